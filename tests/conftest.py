@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.sandbox"]
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.portal"]
 
 _real_connect = socket.socket.connect
 
@@ -34,6 +34,6 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
 
 @pytest.fixture(autouse=True)
 def _no_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fail any test that reaches past loopback: the real Cliniko/VaocherApp/Reckon are never called."""
+    """Fail any test that reaches past loopback: real upstream services are never called."""
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
-    yield
+    return

@@ -1,0 +1,62 @@
+"""The clinic portal: `create_app` is the one place that wires config, extensions and blueprints."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+
+from .config import ROOT, load_config
+from .extensions import csrf, db, htmx, login_manager, migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(load_config(config))
+    _init_extensions(app)
+    from .web import register_blueprints
+
+    register_blueprints(app)
+    from .cli import register_commands
+
+    register_commands(app)
+    from .web.context import register_context
+
+    register_context(app)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401 — the models must be known before migrations and queries
+    from .jobs.queue import init_queue
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "portal" / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    init_queue(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets the web read while the worker writes; foreign keys are off by default in SQLite."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

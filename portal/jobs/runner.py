@@ -1,0 +1,84 @@
+"""The RQ entry point: load a run by id, execute its kind, and always leave a final status."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import ItemOutcome, JobItem, JobRun, JobStatus, RetryMode
+from portal.models.types import utcnow
+
+from .context import Heartbeat, RunContext
+from .registry import get_kind
+
+log = logging.getLogger(__name__)
+
+
+def _refs(run_ids: list[int], outcomes: tuple[str, ...]) -> set[str]:
+    stmt = select(JobItem.ref).where(JobItem.run_id.in_(run_ids), JobItem.outcome.in_(outcomes))
+    return set(db.session.scalars(stmt))
+
+
+def _ancestor_ids(run: JobRun) -> list[int]:
+    ids, parent = [], run.parent
+    while parent is not None:
+        ids.append(parent.id)
+        parent = parent.parent
+    return ids
+
+
+def retry_filter(run: JobRun) -> Callable[[str], bool] | None:
+    """Which item refs a retry run should process, judged from the runs it retries."""
+    if run.parent_id is None:
+        return None
+    if run.retry_mode == RetryMode.FAILED:
+        failed = _refs([run.parent_id], (ItemOutcome.FAILED,))
+        return failed.__contains__
+    done = _refs(_ancestor_ids(run), (ItemOutcome.OK, ItemOutcome.SKIPPED))
+    return lambda ref: ref not in done
+
+
+def _summary(run: JobRun, status: JobStatus) -> str:
+    counts = f"{run.ok_count} ok, {run.skipped_count} skipped, {run.failed_count} failed"
+    if status == JobStatus.CANCELLED:
+        return f"Cancelled after {run.processed} items ({counts})."
+    return f"Finished: {counts}."
+
+
+def execute_run(run_id: int) -> str:
+    """Run one JobRun in a fresh app context (so a fresh session); returns its final status."""
+    with current_app.app_context():
+        return _execute(run_id)
+
+
+def _execute(run_id: int) -> str:
+    run = db.session.get(JobRun, run_id)
+    if run is None or run.status != JobStatus.QUEUED:
+        return run.status if run else "missing"
+    run.status, run.started_at, run.heartbeat_at = JobStatus.RUNNING, utcnow(), utcnow()
+    run.message = "Starting…"
+    db.session.commit()
+    heartbeat = Heartbeat(run_id, current_app.config["JOB_HEARTBEAT_SECONDS"])
+    heartbeat.start()
+    status, message = JobStatus.FAILED, ""
+    try:
+        ctx = RunContext(run, retry_filter(run))
+        get_kind(run.kind).run(ctx)
+        status = ctx.final_status()
+        message = _summary(run, status)
+    except Exception as exc:
+        db.session.rollback()
+        log.exception("run %s stopped", run_id)
+        message = f"The run stopped: {exc}"
+    finally:
+        heartbeat.stop()
+        run = db.session.get(JobRun, run_id)
+        assert run is not None
+        run.status, run.finished_at, run.message = status, utcnow(), message
+        run.current_item = ""
+        db.session.commit()
+    return str(status)

@@ -1,0 +1,112 @@
+"""Signing in, with throttling of repeated failures per account and per address."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.extensions import db
+from portal.models import LoginAttempt, User
+from portal.models.types import utcnow
+
+from . import DomainError
+from .audit import record_event
+
+DEMO_EMAILS = frozenset(
+    {
+        "demo@example.com",
+        "staff@example.com",
+        "manager@example.com",
+        "viewer@example.com",
+        "other@example.com",
+    }
+)
+
+
+class InvalidCredentials(DomainError):
+    def __init__(self) -> None:
+        super().__init__("That email and password do not match an active account.")
+
+
+class LoginThrottled(DomainError):
+    def __init__(self, minutes: int) -> None:
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(f"Too many failed sign-ins. Try again in {minutes} {unit}.")
+        self.minutes = minutes
+
+
+@dataclass(frozen=True)
+class _Limits:
+    per_account: int
+    per_address: int
+    window: timedelta
+
+
+def _limits() -> _Limits:
+    cfg = current_app.config
+    return _Limits(
+        cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+        cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+        timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"]),
+    )
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def _minutes_locked(column: object, value: str, limit: int, window: timedelta) -> int:
+    """Minutes until the oldest counted failure leaves the window, or 0 when under the limit."""
+    since = utcnow() - window
+    failures = select(LoginAttempt.at).where(
+        column == value,  # type: ignore[arg-type]
+        LoginAttempt.succeeded.is_(False),
+        LoginAttempt.at > since,
+    )
+    count = db.session.scalar(select(func.count()).select_from(failures.subquery())) or 0
+    if count < limit:
+        return 0
+    oldest = db.session.scalar(failures.order_by(LoginAttempt.at.desc()).offset(limit - 1).limit(1))
+    assert oldest is not None
+    remaining = (oldest + window - utcnow()).total_seconds()
+    return max(1, math.ceil(remaining / 60))
+
+
+def check_throttle(email: str, address: str) -> None:
+    """Raise LoginThrottled when this account or address has failed too often recently."""
+    limits = _limits()
+    minutes = max(
+        _minutes_locked(LoginAttempt.email, email, limits.per_account, limits.window),
+        _minutes_locked(LoginAttempt.address, address, limits.per_address, limits.window),
+    )
+    if minutes:
+        raise LoginThrottled(minutes)
+
+
+def authenticate_user(email: str, password: str, address: str) -> User:
+    """The user for these credentials, recording the attempt; demo logins only in demo mode."""
+    email = normalise_email(email)
+    check_throttle(email, address)
+    user = db.session.scalar(select(User).where(User.email == email))
+    ok = (
+        user is not None
+        and user.active
+        and check_password_hash(user.password_hash, password)
+        and (current_app.config["DEMO_MODE"] or email not in DEMO_EMAILS)
+    )
+    db.session.add(LoginAttempt(email=email, address=address, succeeded=ok))
+    if not ok or user is None:
+        db.session.flush()
+        raise InvalidCredentials()
+    user.last_login_at = utcnow()
+    record_event("user.sign_in", user)
+    return user

@@ -1,0 +1,132 @@
+"""Job runs as the clinic sees them: create, cancel, list, and notice the ones whose worker died."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import Select, func, select, update
+
+from portal.extensions import db
+from portal.models import Clinic, ItemOutcome, JobItem, JobRun, JobStatus, RetryMode, User
+from portal.models.job import LIVE_STATUSES
+from portal.models.types import utcnow
+from portal.tenancy import owned
+
+from . import DomainError
+from .audit import record_event
+
+
+class RunAlreadyActive(DomainError):
+    def __init__(self, run: JobRun) -> None:
+        super().__init__(f"A {run.kind} run is already going in this clinic (run #{run.id}).")
+        self.run = run
+
+
+def active_run(clinic: Clinic, kind: str) -> JobRun | None:
+    stmt = owned(JobRun, clinic).where(JobRun.kind == kind, JobRun.status.in_(LIVE_STATUSES))
+    return db.session.scalar(stmt.limit(1))
+
+
+def create_run(
+    clinic: Clinic,
+    actor: User | None,
+    kind: str,
+    params: dict[str, Any],
+    *,
+    parent: JobRun | None = None,
+    retry_mode: RetryMode | None = None,
+) -> JobRun:
+    """Add a queued run, refusing a second live run of the same kind in the clinic."""
+    existing = active_run(clinic, kind)
+    if existing is not None:
+        raise RunAlreadyActive(existing)
+    run = JobRun(
+        clinic_id=clinic.id,
+        user_id=actor.id if actor else None,
+        kind=kind,
+        params=params,
+        status=JobStatus.QUEUED,
+        parent_id=parent.id if parent else None,
+        retry_mode=retry_mode,
+        message="Waiting for a worker…",
+    )
+    db.session.add(run)
+    db.session.flush()
+    record_event("job.start", actor, clinic=clinic, target=f"run #{run.id}", detail={"kind": kind})
+    return run
+
+
+def cancel_run(run: JobRun, actor: User) -> None:
+    """Stop a queued run now; ask a running one to stop after its current item."""
+    if not run.is_live:
+        raise DomainError("This run has already finished.")
+    if run.status == JobStatus.QUEUED:
+        run.status = JobStatus.CANCELLED
+        run.finished_at = utcnow()
+        run.message = "Cancelled before it started."
+    else:
+        run.cancel_requested = True
+        run.message = "Cancelling after the current item…"
+    record_event("job.cancel", actor, clinic=run.clinic, target=f"run #{run.id}")
+    db.session.flush()
+
+
+def sweep_stale_runs() -> int:
+    """Mark runs whose worker stopped heart-beating as interrupted; returns how many."""
+    stale_after = timedelta(seconds=current_app.config["JOB_STALE_AFTER_SECONDS"])
+    cutoff = utcnow() - stale_after
+    result = db.session.execute(
+        update(JobRun)
+        .where(JobRun.status == JobStatus.RUNNING, JobRun.heartbeat_at < cutoff)
+        .values(
+            status=JobStatus.INTERRUPTED,
+            finished_at=utcnow(),
+            message="The worker stopped during this run (killed or out of memory). "
+            "Items already recorded are kept; retry to finish the rest.",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    status: str = ""
+    kind: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _day_start(day: date, clinic: Clinic) -> datetime:
+    """Midnight of `day` in the clinic's own time zone: "today" means the clinic's today."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(clinic.timezone))
+
+
+def runs_query(clinic: Clinic, filters: RunFilters) -> Select[JobRun]:
+    stmt = owned(JobRun, clinic)
+    if filters.status:
+        stmt = stmt.where(JobRun.status == filters.status)
+    if filters.kind:
+        stmt = stmt.where(JobRun.kind == filters.kind)
+    if filters.date_from:
+        stmt = stmt.where(JobRun.created_at >= _day_start(filters.date_from, clinic))
+    if filters.date_to:
+        stmt = stmt.where(
+            JobRun.created_at < _day_start(filters.date_to + timedelta(days=1), clinic)
+        )
+    return stmt.order_by(JobRun.created_at.desc(), JobRun.id.desc())
+
+
+def items_query(run: JobRun, outcome: str = "") -> Select[JobItem]:
+    stmt = select(JobItem).where(JobItem.run_id == run.id)
+    if outcome in set(ItemOutcome):
+        stmt = stmt.where(JobItem.outcome == outcome)
+    return stmt.order_by(JobItem.id.desc())
+
+
+def count(stmt: Select[Any]) -> int:
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0

@@ -1,0 +1,16 @@
+"""Blueprints, one per area; `register_blueprints` is called from create_app."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import agency, auth, clinics, errors, home, jobs
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(clinics.bp, url_prefix="/c/<clinic>")
+    app.register_blueprint(jobs.bp, url_prefix="/c/<clinic>/jobs")
+    app.register_blueprint(agency.bp, url_prefix="/a/<agency>")
+    errors.register(app)

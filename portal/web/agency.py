@@ -1,0 +1,133 @@
+"""Agency administration: the agency's clinics, its people and their roles, and the audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from portal.extensions import db
+from portal.forms.jobs import ConfirmForm
+from portal.forms.users import AccessForm, NewUserForm
+from portal.models import AuditEvent, Role, User
+from portal.services import DomainError
+from portal.services.users import (
+    add_user,
+    list_agency_users,
+    remove_user_from_agency,
+    set_user_access,
+    user_in_agency_or_none,
+)
+from portal.tenancy import Capability, current_agency, require, scope_to_agency
+
+from .htmx import paginate, see_other
+
+bp = scope_to_agency(Blueprint("agency", __name__))
+
+
+def _clinic_choices(form: AccessForm) -> None:
+    form.clinics.choices = [(c.id, c.name) for c in current_agency().clinics]
+
+
+def _agency_user_or_404(user_id: int) -> User:
+    user = user_in_agency_or_none(current_agency(), user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.get("/")
+def dashboard() -> str:
+    require(Capability.MANAGE_USERS)
+    return render_template("agency/dashboard.html", clinics=current_agency().clinics)
+
+
+@bp.get("/users")
+def users() -> str:
+    require(Capability.MANAGE_USERS)
+    agency = current_agency()
+    return render_template(
+        "agency/users.html", users=list_agency_users(agency), confirm_form=ConfirmForm()
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user() -> str | Response:
+    require(Capability.MANAGE_USERS)
+    form = NewUserForm()
+    _clinic_choices(form)
+    if form.validate_on_submit():
+        agency = current_agency()
+        try:
+            user = add_user(
+                agency,
+                current_user,
+                form.email.data or "",
+                form.name.data or "",
+                form.password.data or "",
+            )
+            set_user_access(
+                agency, current_user, user, Role(form.role.data), form.clinics.data or []
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return render_template("agency/user_new.html", form=form)
+        db.session.commit()
+        flash(f"{user.name} can now sign in with {user.email}.", "success")
+        return see_other(url_for("agency.users"))
+    return render_template("agency/user_new.html", form=form)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int) -> str | Response:
+    require(Capability.MANAGE_USERS)
+    agency, user = current_agency(), _agency_user_or_404(user_id)
+    mine = [m for m in user.memberships if m.agency_id == agency.id]
+    form = AccessForm(
+        role=mine[0].role if mine else Role.VIEWER,
+        clinics=[m.clinic_id for m in mine if m.clinic_id],
+    )
+    _clinic_choices(form)
+    if form.validate_on_submit():
+        try:
+            set_user_access(
+                agency, current_user, user, Role(form.role.data), form.clinics.data or []
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return render_template("agency/user_edit.html", form=form, user=user)
+        db.session.commit()
+        flash(f"Access for {user.name} saved.", "success")
+        return see_other(url_for("agency.users"))
+    return render_template("agency/user_edit.html", form=form, user=user)
+
+
+@bp.post("/users/<int:user_id>/remove")
+def remove_user(user_id: int) -> Response:
+    require(Capability.MANAGE_USERS)
+    user = _agency_user_or_404(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        remove_user_from_agency(current_agency(), current_user, user)
+        db.session.commit()
+        flash(f"{user.name} no longer has access to this agency.", "success")
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    return see_other(url_for("agency.users"))
+
+
+@bp.get("/audit")
+def audit() -> str:
+    require(Capability.MANAGE_USERS)
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.agency_id == current_agency().id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
+    page = paginate(stmt, current_app.config["PAGE_SIZE"])
+    return render_template("agency/audit.html", page=page)

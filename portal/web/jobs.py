@@ -1,0 +1,185 @@
+"""A clinic's background jobs: the run history, one run's live progress, cancel and retry."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, current_app, flash, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from portal.extensions import db
+from portal.forms.jobs import ConfirmForm, DemoJobForm, RunFilterForm
+from portal.jobs import retry_run, start_run
+from portal.jobs.registry import KINDS, available_kinds
+from portal.models import ItemOutcome, JobRun, JobStatus, RetryMode
+from portal.services import DomainError
+from portal.services.runs import (
+    RunAlreadyActive,
+    RunFilters,
+    cancel_run,
+    items_query,
+    runs_query,
+    sweep_stale_runs,
+)
+from portal.tenancy import Capability, current_clinic, owned_or_404, require, scope_to_clinic
+
+from .htmx import page_or_fragment, paginate, see_other
+
+bp = scope_to_clinic(Blueprint("jobs", __name__))
+
+ITEMS_PER_PAGE = 50
+
+
+def _sweep() -> None:
+    if sweep_stale_runs():
+        db.session.commit()
+
+
+def _filter_form() -> RunFilterForm:
+    form = RunFilterForm(request.args)
+    form.status.choices = [("", "Any status")] + [(s, s.capitalize()) for s in JobStatus]
+    form.kind.choices = [("", "Any kind")] + [(k.name, k.title) for k in KINDS.values()]
+    return form
+
+
+@bp.get("/")
+def index() -> str:
+    require(Capability.VIEW)
+    _sweep()
+    form = _filter_form()
+    form.validate()
+    filters = RunFilters(
+        status=form.status.data or "",
+        kind=form.kind.data or "",
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+    )
+    page = paginate(runs_query(current_clinic(), filters), current_app.config["PAGE_SIZE"])
+    kinds = available_kinds(current_app.config["DEMO_MODE"])
+    return page_or_fragment(
+        "jobs/index.html",
+        "jobs/_table.html",
+        page=page,
+        form=form,
+        kinds=KINDS,
+        startable=kinds,
+        demo_form=DemoJobForm(),
+    )
+
+
+@bp.post("/start/<kind>")
+def start(kind: str) -> BaseResponse:
+    require(Capability.RUN_JOBS)
+    if kind not in {k.name for k in available_kinds(current_app.config["DEMO_MODE"])}:
+        abort(404)
+    form = DemoJobForm()
+    if not form.validate_on_submit():
+        flash("Choose between 1 and 2000 items.", "error")
+        return see_other(url_for("jobs.index"))
+    try:
+        run = start_run(current_clinic(), current_user, kind, {"items": form.items.data})
+    except RunAlreadyActive as busy:
+        flash(str(busy), "warning")
+        return see_other(url_for("jobs.show", run_id=busy.run.id))
+    except DomainError as error:
+        flash(str(error), "error")
+        return see_other(url_for("jobs.index"))
+    return see_other(url_for("jobs.show", run_id=run.id))
+
+
+@bp.get("/<int:run_id>")
+def show(run_id: int) -> str:
+    require(Capability.VIEW)
+    _sweep()
+    run = owned_or_404(JobRun, current_clinic(), run_id)
+    return render_template("jobs/show.html", run=run, kinds=KINDS, **_items_context(run))
+
+
+@bp.get("/<int:run_id>/progress")
+def progress(run_id: int) -> str:
+    require(Capability.VIEW)
+    _sweep()
+    run = owned_or_404(JobRun, current_clinic(), run_id)
+    return page_or_fragment(
+        "jobs/show.html", "jobs/_progress.html", run=run, kinds=KINDS, **_items_context(run)
+    )
+
+
+@bp.get("/<int:run_id>/items")
+def items(run_id: int) -> str:
+    require(Capability.VIEW)
+    run = owned_or_404(JobRun, current_clinic(), run_id)
+    return page_or_fragment(
+        "jobs/show.html", "jobs/_items.html", run=run, kinds=KINDS, **_items_context(run)
+    )
+
+
+def _items_context(run: JobRun) -> dict[str, object]:
+    outcome = request.args.get("outcome", "")
+    outcome = outcome if outcome in set(ItemOutcome) else ""
+    return {
+        "items_page": paginate(items_query(run, outcome), ITEMS_PER_PAGE),
+        "outcome": outcome,
+        "outcomes": list(ItemOutcome),
+        "confirm_form": ConfirmForm(),
+    }
+
+
+@bp.get("/<int:run_id>/items.csv")
+def items_csv(run_id: int) -> Response:
+    require(Capability.VIEW)
+    run = owned_or_404(JobRun, current_clinic(), run_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["item", "label", "outcome", "message", "recorded_at"])
+    for item in db.session.scalars(items_query(run, request.args.get("outcome", ""))):
+        row = [item.ref, item.label, item.outcome, item.message, item.created_at.isoformat()]
+        writer.writerow([_spreadsheet_safe(cell) for cell in row])
+    filename = f"{current_clinic().slug}-run-{run.id}-items.csv"
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _spreadsheet_safe(cell: str) -> str:
+    """Neutralise cells a spreadsheet would run as a formula (upstream text is untrusted)."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+@bp.route("/<int:run_id>/cancel", methods=["GET", "POST"])
+def cancel(run_id: int) -> str | BaseResponse:
+    require(Capability.RUN_JOBS)
+    run = owned_or_404(JobRun, current_clinic(), run_id)
+    form = ConfirmForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return render_template("jobs/confirm_cancel.html", run=run, form=form, kinds=KINDS)
+    try:
+        cancel_run(run, current_user)
+        db.session.commit()
+        flash("Cancel requested: the run stops after its current item.", "info")
+    except DomainError as error:
+        flash(str(error), "warning")
+    return see_other(url_for("jobs.show", run_id=run.id))
+
+
+@bp.post("/<int:run_id>/retry")
+def retry(run_id: int) -> BaseResponse:
+    require(Capability.RUN_JOBS)
+    run = owned_or_404(JobRun, current_clinic(), run_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    mode = RetryMode.FAILED if request.form.get("mode") == "failed" else RetryMode.UNFINISHED
+    try:
+        new_run = retry_run(run, current_user, mode)
+    except RunAlreadyActive as busy:
+        flash(str(busy), "warning")
+        return see_other(url_for("jobs.show", run_id=busy.run.id))
+    except DomainError as error:
+        flash(str(error), "error")
+        return see_other(url_for("jobs.show", run_id=run.id))
+    return see_other(url_for("jobs.show", run_id=new_run.id))

@@ -1,0 +1,35 @@
+"""Start an RQ worker inside an app context: `python worker.py [--with-scheduler] [--burst]`.
+
+A SimpleWorker runs each job in this process, so when the worker is killed its job dies with it
+(no orphaned work-horse); the run's heartbeat then stops and the run is marked interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from rq import SimpleWorker
+
+from portal import create_app
+from portal.extensions import db
+from portal.jobs.queue import get_queue, get_redis
+from portal.services.runs import sweep_stale_runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the portal's RQ worker")
+    parser.add_argument("--with-scheduler", action="store_true", help="also run RQ's scheduler")
+    parser.add_argument("--burst", action="store_true", help="quit when the queue is empty")
+    args = parser.parse_args()
+    app = create_app()
+    with app.app_context():
+        if sweep_stale_runs():
+            db.session.commit()
+        worker = SimpleWorker([get_queue()], connection=get_redis())
+        logging.getLogger("rq.worker").setLevel(logging.INFO)
+        worker.work(with_scheduler=args.with_scheduler, burst=args.burst)
+
+
+if __name__ == "__main__":
+    main()
