@@ -1,0 +1,304 @@
+"""Reckon One API v2 client: books, tax, customers, items, invoices and receipts.
+
+Reference: /work/shared/upstreams/reckon.md. Tokens refresh transparently; every rotated refresh
+token goes to the `on_tokens` callback, which must store it (the old one stops working).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from . import base
+from .errors import AuthError
+from .ratelimit import RateLimit, shared_limiter
+from .reckon_identity import ReckonIdentityClient, TokenKeeper, Tokens, utcnow
+from .reckon_models import (
+    Allocation,
+    Book,
+    Customer,
+    InvoiceLine,
+    Item,
+    LedgerAccount,
+    PaymentMethod,
+    Receipt,
+    ReckonInvoice,
+    TaxRate,
+    quote_filter,
+    to_wire,
+)
+
+SERVICE = "Reckon"
+DEFAULT_BASE_URL = "https://api.reckon.com/r1/v2"
+PER_PAGE = 100  # confirmed to work; the documented default is a silent 10
+UNLIMITED = RateLimit(1_000_000, 1.0)  # APIM publishes no numbers; 429 + Retry-After is honoured
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def _seg(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+class ReckonClient:
+    """One connected Reckon user's API access, for any of the books they can reach."""
+
+    def __init__(
+        self,
+        tokens: Tokens,
+        *,
+        subscription_key: str,
+        identity: ReckonIdentityClient,
+        on_tokens: Callable[[Tokens], None],
+        base_url: str = DEFAULT_BASE_URL,
+        options: base.HttpOptions | None = None,
+        rate_limit: RateLimit | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._keeper = TokenKeeper(tokens, identity, on_tokens, clock=clock)
+        limiter = shared_limiter(SERVICE, subscription_key, rate_limit or UNLIMITED)
+        self._http = base.HttpClient(SERVICE, base_url, limiter=limiter, options=options)
+        self._http.session.headers.update(
+            {"Ocp-Apim-Subscription-Key": subscription_key, "Accept": "application/json"}
+        )
+
+    @property
+    def tokens(self) -> Tokens:
+        """The tokens in use now (after any refresh)."""
+        return self._keeper.tokens
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._http.close()
+
+    # ---- reference data --------------------------------------------------------------------
+    def list_books(self) -> list[Book]:
+        """Books this user can reach."""
+        return [Book.from_json(r) for r in self._iter("books")]
+
+    def get_tax_rates(self, book_id: str, on_date: date) -> list[TaxRate]:
+        """Tax codes in force on a date."""
+        return [TaxRate.from_json(r) for r in self._iter(f"{_seg(book_id)}/taxrates/{on_date}")]
+
+    def list_ledger_accounts(self, book_id: str) -> list[LedgerAccount]:
+        """The chart of accounts."""
+        return [LedgerAccount.from_json(r) for r in self._iter(f"{_seg(book_id)}/ledgeraccounts")]
+
+    def list_payment_methods(self, book_id: str) -> list[PaymentMethod]:
+        """Payment methods (EFTPOS, Cash, ...)."""
+        return [PaymentMethod.from_json(r) for r in self._iter(f"{_seg(book_id)}/paymentMethods")]
+
+    # ---- customers -------------------------------------------------------------------------
+    def find_customer_by_name(self, book_id: str, name: str) -> Customer | None:
+        """The customer with exactly this name (names are the reference key)."""
+        rows = self._iter(f"{_seg(book_id)}/customers", f"name eq {quote_filter(name)}")
+        return next((Customer.from_json(r) for r in rows), None)
+
+    def create_customer(self, book_id: str, name: str, **fields: Any) -> str:
+        """Create a customer; extra Reckon fields (notes, electronicAddresses...) pass through."""
+        body = {"name": name, "status": "Active", "entityTypes": {"isCustomer": True}, **fields}
+        return self._create(f"{_seg(book_id)}/customers", body)
+
+    def update_customer(self, book_id: str, customer_id: str, **fields: Any) -> None:
+        """Merge-patch some of a customer's fields."""
+        self._patch(f"{_seg(book_id)}/customers/{_seg(customer_id)}", fields)
+
+    # ---- items -----------------------------------------------------------------------------
+    def find_item_by_code(self, book_id: str, code: str) -> Item | None:
+        """The item with exactly this item code."""
+        rows = self._iter(f"{_seg(book_id)}/items", f"itemCode eq {quote_filter(code)}")
+        return next((Item.from_json(r) for r in rows), None)
+
+    def create_item(
+        self,
+        book_id: str,
+        name: str,
+        *,
+        item_code: str,
+        price: Decimal,
+        tax_rate: str,
+        ledger_account: str,
+        item_type: str = "Service",
+        amount_tax_status: str = "Inclusive",
+        description: str | None = None,
+    ) -> str:
+        """Create a sale item; price is gross when Inclusive, net when Exclusive."""
+        sale = {
+            "price": price,
+            "priceAccuracy": 2,
+            "ledgerAccount": ledger_account,
+            "taxRate": tax_rate,
+            "description": description or name,
+        }
+        body = {
+            "name": name,
+            "itemCode": item_code,
+            "itemType": item_type,
+            "status": "Active",
+            "amountTaxStatus": amount_tax_status,
+            "sale": sale,
+        }
+        return self._create(f"{_seg(book_id)}/items", body)
+
+    def update_item(self, book_id: str, item_id: str, **fields: Any) -> None:
+        """Merge-patch some of an item's fields."""
+        self._patch(f"{_seg(book_id)}/items/{_seg(item_id)}", fields)
+
+    # ---- invoices --------------------------------------------------------------------------
+    def find_invoice_by_reference(self, book_id: str, reference: str) -> ReckonInvoice | None:
+        """The invoice we created with this reference (how re-runs avoid duplicates)."""
+        return next(
+            self.iter_invoices(book_id, filter=f"reference eq {quote_filter(reference)}"), None
+        )
+
+    def create_invoice(
+        self,
+        book_id: str,
+        customer: str,
+        invoice_date: date,
+        lines: Sequence[InvoiceLine],
+        *,
+        reference: str,
+        amount_tax_status: str = "Inclusive",
+        due_date: date | None = None,
+        notes: str | None = None,
+    ) -> str:
+        """Create an invoice (Reckon computes tax and totals from each line's tax rate)."""
+        body: dict[str, Any] = {
+            "customer": customer,
+            "invoiceDate": invoice_date,
+            "amountTaxStatus": amount_tax_status,
+            "reference": reference,
+            "lineItems": [ln.to_json(i) for i, ln in enumerate(lines, 1)],
+        }
+        optional = {"dueDate": due_date, "notes": notes}
+        body.update({k: v for k, v in optional.items() if v is not None})
+        return self._create(f"{_seg(book_id)}/invoices", body)
+
+    def get_invoice(self, book_id: str, invoice_id: str) -> ReckonInvoice:
+        """One invoice by id."""
+        return ReckonInvoice.from_json(self._get(f"{_seg(book_id)}/invoices/{_seg(invoice_id)}"))
+
+    def update_invoice(self, book_id: str, invoice_id: str, **fields: Any) -> None:
+        """Merge-patch an invoice, e.g. status="Approved"."""
+        self._patch(f"{_seg(book_id)}/invoices/{_seg(invoice_id)}", fields)
+
+    def iter_invoices(self, book_id: str, filter: str | None = None) -> Iterator[ReckonInvoice]:
+        """Invoices matching a Reckon `filter` expression (all when None)."""
+        for row in self._iter(f"{_seg(book_id)}/invoices", filter):
+            yield ReckonInvoice.from_json(row)
+
+    # ---- receipts --------------------------------------------------------------------------
+    def find_receipt_by_reference(self, book_id: str, reference: str) -> Receipt | None:
+        """The receipt we created with this reference."""
+        rows = self._iter(f"{_seg(book_id)}/receipts", f"reference eq {quote_filter(reference)}")
+        return next((Receipt.from_json(r) for r in rows), None)
+
+    def create_receipt(
+        self,
+        book_id: str,
+        customer: str,
+        receipt_date: date,
+        total_amount: Decimal,
+        *,
+        reference: str,
+        allocations: Sequence[Allocation] = (),
+        ledger_account: str | None = None,
+        payment_method: str | None = None,
+        notes: str | None = None,
+    ) -> str:
+        """Record money received, allocated to invoices."""
+        body: dict[str, Any] = {
+            "customer": customer,
+            "receiptDate": receipt_date,
+            "totalAmount": total_amount,
+            "reference": reference,
+            "reconciliationStatus": "Uncleared",
+            "transactionLinks": [a.to_json() for a in allocations],
+        }
+        optional = {
+            "ledgerAccount": ledger_account,
+            "paymentMethod": payment_method,
+            "notes": notes,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        return self._create(f"{_seg(book_id)}/receipts", body)
+
+    # ---- plumbing --------------------------------------------------------------------------
+    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        response = self._request("GET", path, params=params)
+        return base.decode_json(response, SERVICE, decimals=True) or {}
+
+    def _iter(self, path: str, filter: str | None = None) -> Iterator[dict[str, Any]]:
+        """Page through `{"list": [...]}` with page/perpage until the Link header has no next."""
+        page = 1
+        while True:
+            params: dict[str, Any] = {"page": page, "perpage": PER_PAGE}
+            if filter:
+                params["filter"] = filter
+            response = self._request("GET", path, params=params)
+            rows = (base.decode_json(response, SERVICE, decimals=True) or {}).get("list") or []
+            yield from rows
+            if not rows or not self._has_more(response, page, len(rows)):
+                return
+            page += 1
+
+    @staticmethod
+    def _has_more(response: requests.Response, page: int, count: int) -> bool:
+        # Page numbers are ours: the Link URLs can carry the wrong scheme behind APIM.
+        if base.next_link(response.headers.get("Link")):
+            return True
+        total = response.headers.get("X-Total-Count")
+        if total is not None and total.isdigit():
+            return (page - 1) * PER_PAGE + count < int(total)
+        return False
+
+    def _create(self, path: str, body: Mapping[str, Any]) -> str:
+        response = self._request(
+            "POST",
+            path,
+            data=json.dumps(to_wire(body)),
+            headers={"Content-Type": "application/json"},
+        )
+        created = base.decode_json(response, SERVICE) or {}
+        return str(created.get("id", ""))
+
+    def _patch(self, path: str, fields: Mapping[str, Any]) -> None:
+        # A merge patch sets values, so repeating it is harmless: retries are allowed.
+        self._request(
+            "PATCH",
+            path,
+            data=json.dumps(to_wire(fields)),
+            idempotent=True,
+            headers={"Content-Type": MERGE_PATCH},
+        )
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send with a fresh access token; on a 401 refresh once and try again."""
+        tokens = self._keeper.current()
+        try:
+            return self._http.request(method, path, **self._authed(tokens, kwargs))
+        except AuthError as exc:
+            if exc.status != 401:
+                raise
+            tokens = self._keeper.refresh(stale=tokens)
+        try:
+            return self._http.request(method, path, **self._authed(tokens, kwargs))
+        except AuthError as exc:
+            raise AuthError(
+                "Reckon refused our access even after refreshing it; reconnect Reckon.",
+                service=SERVICE,
+                status=exc.status,
+                method=method,
+                path=exc.path,
+            ) from exc
+
+    @staticmethod
+    def _authed(tokens: Tokens, kwargs: dict[str, Any]) -> dict[str, Any]:
+        headers = {**kwargs.get("headers", {}), "Authorization": f"Bearer {tokens.access_token}"}
+        return {**kwargs, "headers": headers}
