@@ -1,4 +1,4 @@
 """Emulators of the Cliniko, VaocherApp and Reckon One APIs, served over real HTTP.
 
-This package stands where the real services would be: it imports nothing from the rest of the portal.
+It stands where the real services would be: it imports nothing from the rest of the portal.
 """

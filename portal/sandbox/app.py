@@ -9,8 +9,16 @@ from .world import World
 
 def create_app(seed: int = 1, scale: int = 1) -> Flask:
     """Build the sandbox app with a freshly seeded world."""
+    from . import control, middleware, reckon
+    from .cliniko_routes import bp as cliniko_bp
+
     app = Flask(__name__)
-    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["sandbox"] = World(seed=seed, scale=scale)
-    # Blueprints are registered here as each emulator lands (cliniko, vaocherapp, reckon, control).
+    middleware.install(app)
+    app.register_blueprint(cliniko_bp)
+    app.register_blueprint(control.bp)
+    for blueprint in reckon.blueprints:
+        app.register_blueprint(blueprint)
     return app
