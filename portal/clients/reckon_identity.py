@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from . import base
 from .errors import AuthError, OutcomeUnknown, Unavailable, UpstreamError, ValidationError
@@ -56,7 +56,8 @@ class ReckonIdentityClient:
         self._clock = clock
         limiter = shared_limiter(f"{SERVICE} identity", client_id, UNLIMITED)
         self._http = base.HttpClient(SERVICE, base_url, limiter=limiter, options=options)
-        self._http.session.auth = (client_id, client_secret)  # Basic client authentication
+        # Basic client auth, form-encoded first as RFC 6749 §2.3.1 (and IdentityServer) expect.
+        self._http.session.auth = (quote(client_id, safe=""), quote(client_secret, safe=""))
         self._http.session.headers["Accept"] = "application/json"
 
     def close(self) -> None:
