@@ -9,7 +9,7 @@ from .world import World
 
 def create_app(seed: int = 1, scale: int = 1) -> Flask:
     """Build the sandbox app with a freshly seeded world."""
-    from . import control, middleware, reckon
+    from . import control, control_cliniko, control_vaocherapp, middleware, reckon, vaocherapp
     from .cliniko_routes import bp as cliniko_bp
 
     app = Flask(__name__)
@@ -19,6 +19,9 @@ def create_app(seed: int = 1, scale: int = 1) -> Flask:
     middleware.install(app)
     app.register_blueprint(cliniko_bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(control_cliniko.bp)
+    app.register_blueprint(vaocherapp.bp)
+    app.register_blueprint(control_vaocherapp.bp)
     for blueprint in reckon.blueprints:
         app.register_blueprint(blueprint)
     return app

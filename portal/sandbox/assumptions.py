@@ -130,11 +130,11 @@ def transaction_json(t: Any, stamp: Any) -> dict[str, Any]:
 
 
 def vaocherapp_page(
-    items: list[dict[str, Any]], page: int, per_page: int, total: int, path: str
+    items: list[dict[str, Any]], page: int, per_page: int, total: int, path: str, extra: str = ""
 ) -> dict[str, Any]:
     """[INFERRED] The list endpoint and its envelope: Laravel's paginated resource collection."""
     last = max(1, -(-total // per_page))
-    link = f"{path}?per_page={per_page}&page="
+    link = f"{path}?{extra}per_page={per_page}&page="
     return {
         "data": items,
         "links": {

@@ -142,5 +142,7 @@ def add_invoice(sink: Sink, facts: InvoiceFacts, lines: list[Line]) -> tuple[Any
     }
     invoice_id = sink.add("invoices", row)
     for line in lines:
-        sink.add("invoice_items", _item_row(line, invoice_id, facts.created_at))
+        item = _item_row(line, invoice_id, facts.created_at)
+        item["archived_at"] = facts.archived_at  # an archived invoice's lines go with it
+        sink.add("invoice_items", item)
     return invoice_id, row

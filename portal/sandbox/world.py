@@ -65,6 +65,7 @@ class World:
     def __init__(self, seed: int = 1, scale: int = 1) -> None:
         self.lock = threading.RLock()
         self.clock = Clock()
+        self.deliveries_lock = threading.Lock()
         self.reset(seed=seed, scale=scale)
 
     def reset(self, seed: int = 1, scale: int = 1) -> None:
