@@ -1,4 +1,4 @@
-"""Contract tests for the Reckon One v2 emulator: gateway, books, reference data, customers, items."""
+"""Contract tests for the Reckon One v2 emulator: gateway, books, reference data, parties."""
 
 from __future__ import annotations
 
@@ -81,8 +81,10 @@ def test_au_tax_rates_are_seeded(api):
     """reckon.md §7: GST 10% sales, FRE 0, INP 0, EXP 0, NCG 10% purchases only."""
     rates = {r["name"]: r for r in api.call("GET", "taxrates/2024-07-01?perpage=50").json()["list"]}
     assert rates["GST"]["rate"] == 10.0
-    assert rates["GST"]["useOnSales"] and not rates["GST"]["useOnPurchases"]
-    assert rates["NCG"]["useOnPurchases"] and not rates["NCG"]["useOnSales"]
+    assert rates["GST"]["useOnSales"]
+    assert not rates["GST"]["useOnPurchases"]
+    assert rates["NCG"]["useOnPurchases"]
+    assert not rates["NCG"]["useOnSales"]
     assert {rates[c]["rate"] for c in ("FRE", "INP", "EXP")} == {0.0}
 
 
@@ -116,7 +118,8 @@ def test_validation_errors_have_location_and_message(api):
     reply = api.call("POST", "customers", json={"addresses": [{"type": "Nowhere"}]})
     assert reply.status_code == 400
     body = reply.json()
-    assert body["code"] == 400 and body["message"]
+    assert body["code"] == 400
+    assert body["message"]
     locations = {e["location"] for e in body["errors"]}
     assert {"name", "addresses[0].type"} <= locations
 

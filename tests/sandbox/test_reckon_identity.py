@@ -75,7 +75,9 @@ def test_code_exchange_returns_documented_fields(sandbox):
     tokens = code_for_tokens(sandbox)
     assert tokens["expires_in"] == 10800
     assert tokens["token_type"] == "Bearer"
-    assert tokens["refresh_token"] and tokens["access_token"] and tokens["id_token"]
+    assert tokens["refresh_token"]
+    assert tokens["access_token"]
+    assert tokens["id_token"]
     assert set(tokens["scope"].split()) == {"openid", "read", "write", "offline_access"}
     assert _api_status(sandbox, tokens["access_token"]) == 200
 

@@ -1,4 +1,4 @@
-"""Contract tests for Reckon One list conventions: paging headers, filter and orderby (reckon.md §4)."""
+"""Contract tests for Reckon One lists: paging headers, filter and orderby (reckon.md §4)."""
 
 from __future__ import annotations
 
