@@ -136,3 +136,9 @@ def tax_settings(book_id: str) -> Response:
             "chooseAmountTaxStatus": True,
         }
     )
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(rest: str) -> Response:
+    """Any other path under the API: the JSON 404 rather than Flask's HTML page."""
+    raise ApiError(404, A.NOT_FOUND)

@@ -110,8 +110,9 @@ class Book:
     addresstypes: Collection = field(default_factory=Collection)
     phonetypes: Collection = field(default_factory=Collection)
     electronicaddresstypes: Collection = field(default_factory=Collection)
-    customers: Collection = field(default_factory=Collection)
-    items: Collection = field(default_factory=lambda: Collection("fullName"))
+    # Why name/itemCode indexes: the portal dedupes by `name eq` / `itemCode eq` before creating.
+    customers: Collection = field(default_factory=lambda: Collection("name", ["name"]))
+    items: Collection = field(default_factory=lambda: Collection("fullName", ["itemCode", "name"]))
     invoices: Collection = field(
         default_factory=lambda: Collection(
             "invoiceNumber", ["reference", "customer.id", "invoiceNumber", "status"]

@@ -69,6 +69,13 @@ def test_unknown_book_is_404(api):
     assert reply.json() == {"message": "Resource not found.", "code": 404}
 
 
+def test_unknown_operation_is_a_json_404(api):
+    """reckon.md §3: 404 bodies are {message, code}."""
+    reply = api.call("GET", "nosuchthing/at/all")
+    assert reply.status_code == 404
+    assert reply.json() == {"message": "Resource not found.", "code": 404}
+
+
 def test_someone_elses_book_is_403(api, sandbox):
     """reckon.md §3: 403 means no permission ({message, code})."""
     other = sandbox.world.reckon.books_by_clinic[1]
@@ -186,3 +193,11 @@ def test_purchase_only_tax_code_on_a_sale_is_rejected(api):
     reply = api.call("POST", "items", json=body)
     assert reply.status_code == 400
     assert reply.json()["errors"][0]["location"] == "sale.taxRate"
+
+
+def test_item_found_by_item_code(api):
+    """reckon.md §6: itemCode is filterable (the portal dedupes items by code)."""
+    body = {"name": "Consult", "itemCode": "PHYSIO-INIT", "amountTaxStatus": "Inclusive"}
+    item_id = api.create("items", body)
+    found = api.call("GET", "items", params={"filter": "itemCode eq 'PHYSIO-INIT'"}).json()
+    assert [i["id"] for i in found["list"]] == [item_id]

@@ -1,4 +1,4 @@
-"""Contract tests for Reckon One invoices and receipts: tax to the cent, numbering, balances (§8-9)."""
+"""Contract tests for Reckon One invoices and receipts: tax to the cent, numbering, balances."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from tests.sandbox.test_reckon_support import (
     customer,
     invoice,
     new_session,
-    reckon_api,
     receipt_body,
+    reckon_api,
 )
 
 
