@@ -69,7 +69,9 @@ CENT = Decimal("0.01")  # [DOC] tax is rounded to the cent per line, half-up (AT
 # balance == totalAmount on issue. One client adds totalTaxAmount itself: flip this to emulate that.
 EXCLUSIVE_TOTAL_INCLUDES_TAX = True
 # [INF] API-created invoices start as Draft (InvoiceInput has no status); approve with
-# PATCH {"status":"Approved"}. Paid is never set directly: it follows balance == 0.
+# PATCH {"status":"Approved"} (a PUT carrying status is honoured too). Paid is never set directly:
+# it follows balance == 0, and an invoice with receipts cannot go back to Draft.
+# [INF] no payment terms are seeded: dueDate defaults to invoiceDate; classifications are rejected.
 INVOICE_INITIAL_STATUS = "Draft"
 INVOICE_NUMBER = "INV{:04d}"  # [SPEC example INV0123; INF per-book sequence]
 RECEIPT_NUMBER = "RCPT{:04d}"  # [SPEC example RCPT0015]
