@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from portal.clients.base import HttpOptions
 from portal.clients.ratelimit import clear_shared_limiters
+from portal.clients.reckon import ReckonClient
+from portal.clients.reckon_identity import ReckonIdentityClient, Tokens
 
 # Small timeouts and backoffs keep fault tests fast; the retry logic is the production one.
 FAST = HttpOptions(
@@ -69,3 +72,73 @@ def state(control: Control) -> dict[str, Any]:
 @pytest.fixture
 def clinic(state: dict[str, Any]) -> dict[str, Any]:
     return dict(state["clinics"][0])
+
+
+# ---- Reckon: the app registration, a connected book and its tokens -------------------------
+
+CALLBACK = "http://127.0.0.1:5000/connections/reckon/callback"
+
+
+@pytest.fixture
+def app_creds(state):
+    return state["reckon_app"]
+
+
+@pytest.fixture
+def book_id(clinic):
+    return clinic["reckon"]["book_id"]
+
+
+@pytest.fixture
+def identity(sandbox, app_creds):
+    client = ReckonIdentityClient(
+        app_creds["client_id"],
+        app_creds["client_secret"],
+        CALLBACK,
+        base_url=f"{sandbox.url}/reckon-identity",
+        options=FAST,
+    )
+    yield client
+    client.close()
+
+
+def consent(sandbox, control, identity, book_id) -> str:
+    """Play the book owner on the consent page; return the code the callback receives."""
+    url = identity.authorize_url(state="st-1", nonce="n-1")
+    fields = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    owner = next(u for u in control.get("reckon/state")["users"] if book_id in u["book_ids"])
+    answer = requests.post(
+        f"{sandbox.url}/reckon-identity/connect/authorize",
+        data={**fields, "user_id": owner["id"], "decision": "allow"},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert answer.status_code == 302, answer.text
+    back = parse_qs(urlsplit(answer.headers["Location"]).query)
+    assert back["state"] == ["st-1"]
+    return back["code"][0]
+
+
+@pytest.fixture
+def tokens(sandbox, control, identity, book_id) -> Tokens:
+    return identity.exchange_code(consent(sandbox, control, identity, book_id))
+
+
+@pytest.fixture
+def stored() -> list[Tokens]:
+    """What the portal's on_tokens callback saved, in order."""
+    return []
+
+
+@pytest.fixture
+def reckon(sandbox, app_creds, identity, tokens, stored):
+    client = ReckonClient(
+        tokens,
+        subscription_key=app_creds["subscription_key"],
+        identity=identity,
+        on_tokens=stored.append,
+        base_url=f"{sandbox.url}/reckon/r1/v2",
+        options=FAST,
+    )
+    yield client
+    client.close()
