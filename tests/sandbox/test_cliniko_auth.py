@@ -17,7 +17,10 @@ def test_key_for_another_shard_gets_bare_401(sandbox: SandboxHandle) -> None:
     """cliniko.md §1: a key sent to the wrong shard gets a plain 401 (ISS#317)."""
     key = sandbox.clinic(1)["cliniko"]["api_key"]  # an -au2 key
     response = requests.get(
-        f"{sandbox.url}/cliniko/au1/v1/patients", auth=(key, ""), headers=CLINIKO_HEADERS, timeout=10
+        f"{sandbox.url}/cliniko/au1/v1/patients",
+        auth=(key, ""),
+        headers=CLINIKO_HEADERS,
+        timeout=10,
     )
     assert response.status_code == 401
     assert "message" not in response.text
@@ -27,7 +30,10 @@ def test_key_without_suffix_means_au1(sandbox: SandboxHandle) -> None:
     """cliniko.md §1: a key with no shard suffix belongs to au1, so elsewhere it is refused."""
     key = sandbox.clinic(1)["cliniko"]["api_key"].rsplit("-", 1)[0]
     response = requests.get(
-        f"{sandbox.url}/cliniko/au2/v1/patients", auth=(key, ""), headers=CLINIKO_HEADERS, timeout=10
+        f"{sandbox.url}/cliniko/au2/v1/patients",
+        auth=(key, ""),
+        headers=CLINIKO_HEADERS,
+        timeout=10,
     )
     assert response.status_code == 401
 
@@ -35,7 +41,9 @@ def test_key_without_suffix_means_au1(sandbox: SandboxHandle) -> None:
 def test_unknown_key_is_401(sandbox: SandboxHandle) -> None:
     """cliniko.md §1: without a valid key there is no access."""
     response = requests.get(
-        f"{sandbox.url}/cliniko/au1/v1/patients", auth=("nope-au1", ""), headers=CLINIKO_HEADERS,
+        f"{sandbox.url}/cliniko/au1/v1/patients",
+        auth=("nope-au1", ""),
+        headers=CLINIKO_HEADERS,
         timeout=10,
     )
     assert response.status_code == 401
@@ -58,7 +66,7 @@ def test_accept_json_is_required(sandbox: SandboxHandle) -> None:
 
 
 def test_settings_show_account(sandbox: SandboxHandle) -> None:
-    """cliniko.md §4: GET /settings → account.{id,name,country,time_zone,currency_symbol,subdomain}."""
+    """cliniko.md §4: GET /settings → account.{id, name, country, time_zone, currency_symbol, …}."""
     base, session = sandbox.cliniko(2)
     account = session.get(f"{base}/settings", timeout=10).json()["account"]
     assert {"id", "name", "country", "time_zone", "currency_symbol", "subdomain"} <= set(account)
