@@ -35,6 +35,8 @@ ASSUMED_ORIGINAL_VALUE_FIELD = "amount"
 ASSUMED_PURCHASER_NAME_FIELD = "purchaser_name"
 ASSUMED_PURCHASER_EMAIL_FIELD = "purchaser_email"
 ASSUMED_CURRENCY_FIELD = "currency"
+# The plugin ignores the redeem answer; we read the voucher and a ledger entry from it if present.
+ASSUMED_REDEEM_TRANSACTION_KEY = "transaction"
 # Status strings are undocumented; only "Active" appears in the help pages.
 ASSUMED_ACTIVE_STATUS = "active"
 
@@ -105,6 +107,7 @@ class Redemption:
     amount: int
     reason: str
     remain_balance: int | None
+    transaction_id: str | None  # assumed: the answer's "transaction" entry, when present
 
 
 class VaocherAppClient:
@@ -165,7 +168,9 @@ class VaocherAppClient:
                 path=exc.path,
             ) from exc
         answer = base.decode_json(response, SERVICE)
-        return Redemption(code, amount_cents, reason, _remaining(answer))
+        txn = answer.get(ASSUMED_REDEEM_TRANSACTION_KEY) if isinstance(answer, dict) else None
+        txn_id = opt_str(txn.get("id")) if isinstance(txn, dict) else None
+        return Redemption(code, amount_cents, reason, _remaining(answer), txn_id)
 
     def iter_vouchers(self, updated_since: datetime | None = None) -> Iterator[Voucher]:
         """Every voucher (changed since `updated_since`), page by page (endpoint assumed)."""

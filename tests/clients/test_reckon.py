@@ -60,9 +60,13 @@ def test_customer_create_find_update(reckon, book_id):
 
 def test_item_create_find_update(reckon, book_id):
     item_id = reckon.create_item(
-        book_id, "Initial consult", item_code="PHYSIO-INIT", price=Decimal("95.10"),
-        tax_rate="FRE", ledger_account="Income",
-    )  # fmt: skip
+        book_id,
+        "Initial consult",
+        item_code="PHYSIO-INIT",
+        price=Decimal("95.10"),
+        tax_rate="FRE",
+        ledger_account="Income",
+    )
     item = reckon.find_item_by_code(book_id, "PHYSIO-INIT")
     assert item is not None
     assert item.id == item_id
@@ -76,8 +80,14 @@ def test_item_create_find_update(reckon, book_id):
 def test_invoice_and_receipt_round_trip_with_exact_money(reckon, book_id):
     customer = reckon.create_customer(book_id, "Grace Hopper")
     lines = [InvoiceLine("Initial consult", Decimal(1), Decimal("95.10"), "FRE")]
-    reckon.create_item(book_id, "Initial consult", item_code="IC", price=Decimal("95.10"),
-                       tax_rate="FRE", ledger_account="Income")  # fmt: skip
+    reckon.create_item(
+        book_id,
+        "Initial consult",
+        item_code="IC",
+        price=Decimal("95.10"),
+        tax_rate="FRE",
+        ledger_account="Income",
+    )
     invoice_id = reckon.create_invoice(book_id, customer, TODAY, lines, reference="CLINIKO-INV-1")
     reckon.update_invoice(book_id, invoice_id, status="Approved")
     invoice = reckon.get_invoice(book_id, invoice_id)
@@ -86,9 +96,13 @@ def test_invoice_and_receipt_round_trip_with_exact_money(reckon, book_id):
     assert invoice.status == "Approved"
     assert reckon.find_invoice_by_reference(book_id, "CLINIKO-INV-1") == invoice
     receipt_id = reckon.create_receipt(
-        book_id, customer, TODAY, Decimal("95.10"), reference="CLINIKO-PAY-1",
+        book_id,
+        customer,
+        TODAY,
+        Decimal("95.10"),
+        reference="CLINIKO-PAY-1",
         allocations=[Allocation(invoice_id, Decimal("95.10"))],
-    )  # fmt: skip
+    )
     receipt = reckon.find_receipt_by_reference(book_id, "CLINIKO-PAY-1")
     assert receipt is not None
     assert receipt.id == receipt_id

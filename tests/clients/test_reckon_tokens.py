@@ -42,9 +42,13 @@ def test_an_expiring_token_is_refreshed_before_the_call(
 ):
     soon = replace(tokens, expires_at=datetime.now(UTC) + timedelta(seconds=5))
     client = ReckonClient(
-        soon, subscription_key=app_creds["subscription_key"], identity=identity,
-        on_tokens=stored.append, base_url=f"{sandbox.url}/reckon/r1/v2", options=FAST,
-    )  # fmt: skip
+        soon,
+        subscription_key=app_creds["subscription_key"],
+        identity=identity,
+        on_tokens=stored.append,
+        base_url=f"{sandbox.url}/reckon/r1/v2",
+        options=FAST,
+    )
     client.list_books()
     assert api_statuses(control) == [200]  # no 401 round trip
     assert len(stored) == 1
@@ -53,9 +57,13 @@ def test_an_expiring_token_is_refreshed_before_the_call(
 def test_many_threads_share_one_refresh(sandbox, app_creds, identity, tokens, stored, control):
     expired = replace(tokens, expires_at=datetime.now(UTC) - timedelta(seconds=1))
     client = ReckonClient(
-        expired, subscription_key=app_creds["subscription_key"], identity=identity,
-        on_tokens=stored.append, base_url=f"{sandbox.url}/reckon/r1/v2", options=FAST,
-    )  # fmt: skip
+        expired,
+        subscription_key=app_creds["subscription_key"],
+        identity=identity,
+        on_tokens=stored.append,
+        base_url=f"{sandbox.url}/reckon/r1/v2",
+        options=FAST,
+    )
     threads = [threading.Thread(target=client.list_books) for _ in range(6)]
     for t in threads:
         t.start()
@@ -111,7 +119,11 @@ def test_tokens_from_the_control_plane_work_without_refresh(
     access = control.post("reckon/token", {"book_id": book_id})["access_token"]
     bare = Tokens(access, "", datetime.now(UTC) + timedelta(hours=1))
     client = ReckonClient(
-        bare, subscription_key=app_creds["subscription_key"], identity=identity,
-        on_tokens=lambda t: None, base_url=f"{sandbox.url}/reckon/r1/v2", options=FAST,
-    )  # fmt: skip
+        bare,
+        subscription_key=app_creds["subscription_key"],
+        identity=identity,
+        on_tokens=lambda t: None,
+        base_url=f"{sandbox.url}/reckon/r1/v2",
+        options=FAST,
+    )
     assert book_id in [b.id for b in client.list_books()]
