@@ -41,6 +41,8 @@ CLINIKO_INVOICE_ITEM_NUMBER_FIELDS = frozenset(
     {"discount_percentage", "tax_rate", "tax_amount", "total_including_tax"}
 )
 CLINIKO_TAX_NUMBER_FIELDS = frozenset({"rate", "amount"})
+# [I] String '=' is an exact, case-sensitive match; '~' and '~~' ignore case.
+CLINIKO_STRING_EQUALS_CASE_SENSITIVE = True
 # [I] Status 40 "Open credit" for an invoice whose voucher line exceeds the treatment.
 CLINIKO_STATUS_DESCRIPTIONS = {10: "Open", 20: "Paid", 30: "Closed", 40: "Open credit"}
 
@@ -161,6 +163,8 @@ VAOCHERAPP_MAX_PER_PAGE = 100
 EVENT_CREATED = "voucher.created"
 EVENT_UPDATED = "voucher.updated"
 EVENT_REDEEMED = "voucher.redeemed"
+# [INFERRED] Test-mode activity fires no webhooks; live purchases, redeems and voids do.
+WEBHOOKS_FOR_TEST_MODE = False
 WEBHOOK_SIGNATURE_HEADER = "signature"  # documented: hex HMAC-SHA256 of the raw body
 
 

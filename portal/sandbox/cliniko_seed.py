@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -181,7 +181,6 @@ def seed_cliniko(
         facts = InvoiceFacts(**{**facts.__dict__, "number": next(account.invoice_numbers)})
         add_invoice(draft, facts, lines)
     draft.commit(account)
-    account.user_id = ""  # filled by World from the users table after commit
 
 
 def _voucher_story(
@@ -192,7 +191,6 @@ def _voucher_story(
     anchor: datetime,
     invoices: list,
 ) -> None:
-    first, last, email = story.purchaser
     patient = draft.add(
         "patients", patient_row(rng, story.purchaser, story.created_at + timedelta(minutes=1))
     )
@@ -217,7 +215,6 @@ def _voucher_story(
         paid=story.use in ("less", "done"),
     )
     invoices.append((created, facts, [treatment, voucher]))
-    del first, last, email
 
 
 def _treatment_invoices(
@@ -242,8 +239,3 @@ def _treatment_invoices(
             status=30 if n == 2 else None,
         )
         invoices.append((created, facts, lines))
-
-
-def issue_day(when: datetime) -> date:
-    """The local date an invoice is issued (seed times are already clinic working hours)."""
-    return when.date()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -187,8 +187,3 @@ def patient_row(rng: random.Random, who: tuple[str, str, str], when: datetime) -
         "deleted_at": None,
         **_stamps(when),
     }
-
-
-def later(when: datetime, minutes: int) -> datetime:
-    """A moment a few minutes after `when`."""
-    return when + timedelta(minutes=minutes)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from .names import person
 from .story import VoucherStory
@@ -55,8 +55,3 @@ def seed_vaocherapp(
         account.live.add(_voucher(rng, account.live, story))
     for story in sorted(test_stories, key=lambda s: s.created_at):
         account.test.add(_voucher(rng, account.test, story))
-
-
-def latest(account: VaocherAccount) -> datetime | None:
-    """When the newest live voucher was sold."""
-    return max((v.created_at for v in account.live.vouchers.values()), default=None)
