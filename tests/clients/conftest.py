@@ -74,6 +74,13 @@ def clinic(state: dict[str, Any]) -> dict[str, Any]:
     return dict(state["clinics"][0])
 
 
+@pytest.fixture
+def big_world(control: Control) -> dict[str, Any]:
+    """Re-seed at scale 12 so lists span several 100-row pages; returns the first clinic."""
+    control.post("reset", {"seed": 1, "scale": 12})
+    return dict(control.get("state")["clinics"][0])
+
+
 # ---- Reckon: the app registration, a connected book and its tokens -------------------------
 
 CALLBACK = "http://127.0.0.1:5000/connections/reckon/callback"

@@ -144,3 +144,17 @@ def test_decode_json_can_keep_money_exact():
     response._content = b"<html>"
     with pytest.raises(UpstreamError, match="could not read"):
         decode_json(response, "Reckon")
+
+
+def test_http_client_refuses_to_follow_links_to_another_origin():
+    from portal.clients.base import HttpClient
+    from portal.clients.ratelimit import RateLimit, RateLimiter
+
+    http = HttpClient(
+        "Cliniko", "http://127.0.0.1:9/cliniko/au1/v1", limiter=RateLimiter(RateLimit(1, 1))
+    )
+    assert http.url("patients") == "http://127.0.0.1:9/cliniko/au1/v1/patients"
+    assert http.url("http://127.0.0.1:9/cliniko/au1/v1/patients?page=2").endswith("page=2")
+    with pytest.raises(UpstreamError, match="another site"):
+        http.url("https://api.au1.cliniko.com/v1/patients?page=2")
+    http.close()
