@@ -24,8 +24,8 @@ def main() -> None:
     args = parser.parse_args()
     app = create_app()
     with app.app_context():
-        if sweep_stale_runs():
-            db.session.commit()
+        sweep_stale_runs()
+        db.session.commit()  # always: on SQLite even a no-op UPDATE holds the write lock until then
         worker = SimpleWorker([get_queue()], connection=get_redis())
         logging.getLogger("rq.worker").setLevel(logging.INFO)
         worker.work(with_scheduler=args.with_scheduler, burst=args.burst)

@@ -87,6 +87,9 @@ class TestConfig(BaseConfig):
     SECRET_KEY = "test-secret-key"  # noqa: S105 — only the test suite uses it
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20
+    # Short beats so the worker-killed tests see "interrupted" in seconds, not half a minute.
+    JOB_HEARTBEAT_SECONDS = 0.5
+    JOB_STALE_AFTER_SECONDS = 3.0
 
 
 MODES: dict[str, type[BaseConfig]] = {

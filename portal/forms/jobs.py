@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField
+from wtforms import DateField, IntegerField, SelectChoice, SelectField
 from wtforms.validators import NumberRange, Optional
 
 
@@ -17,7 +17,7 @@ class RunFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
-    status = SelectField("Status", choices=[("", "Any status")], validate_choice=False)
-    kind = SelectField("Kind", choices=[("", "Any kind")], validate_choice=False)
+    status = SelectField("Status", choices=[SelectChoice("", "Any status")], validate_choice=False)
+    kind = SelectField("Kind", choices=[SelectChoice("", "Any kind")], validate_choice=False)
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -14,7 +21,9 @@ class ClinicChoices(SelectMultipleField):
 
 
 class AccessForm(FlaskForm):
-    role = SelectField("Role", choices=[(str(r), label) for r, label in ROLE_LABELS.items()])
+    role = SelectField(
+        "Role", choices=[SelectChoice(str(r), label) for r, label in ROLE_LABELS.items()]
+    )
     clinics = ClinicChoices("Clinics (not needed for agency admins)", coerce=int)
 
 

@@ -127,6 +127,7 @@ class Heartbeat:
     def __init__(self, run_id: int, interval: float) -> None:
         self.run_id = run_id
         self.interval = interval
+        self._engine = db.engine  # captured here: the thread has no app context of its own
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
 
@@ -140,7 +141,7 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                with db.engine.begin() as conn:
+                with self._engine.begin() as conn:
                     conn.execute(
                         update(JobRun)
                         .where(JobRun.id == self.run_id, JobRun.status == JobStatus.RUNNING)

@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.models import ItemOutcome, JobItem, JobRun, JobStatus, RetryMode
 from portal.models.types import utcnow
 
+from . import kinds  # noqa: F401 — registers every kind
 from .context import Heartbeat, RunContext
 from .registry import get_kind
 

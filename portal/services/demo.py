@@ -58,9 +58,7 @@ def _clinic(agency: Agency, name: str, slug: str) -> Clinic:
     return clinic
 
 
-def _login(
-    email: str, name: str, agency: Agency, role: Role, clinics: list[Clinic | None]
-) -> User:
+def _login(email: str, name: str, agency: Agency, role: Role, clinics: list[Clinic | None]) -> User:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         user = User(email=email, name=name, password_hash=hash_password(DEMO_PASSWORD))

@@ -8,9 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from redis.exceptions import RedisError
+from rq.job import Job
 from sqlalchemy import Select, func, select, update
 
 from portal.extensions import db
+from portal.jobs.queue import get_redis
 from portal.models import Clinic, ItemOutcome, JobItem, JobRun, JobStatus, RetryMode, User
 from portal.models.job import LIVE_STATUSES
 from portal.models.types import utcnow
@@ -76,9 +79,8 @@ def cancel_run(run: JobRun, actor: User) -> None:
 
 
 def sweep_stale_runs() -> int:
-    """Mark runs whose worker stopped heart-beating as interrupted; returns how many."""
-    stale_after = timedelta(seconds=current_app.config["JOB_STALE_AFTER_SECONDS"])
-    cutoff = utcnow() - stale_after
+    """Mark runs whose worker died, or whose queue entry vanished, as interrupted; how many."""
+    cutoff = utcnow() - timedelta(seconds=current_app.config["JOB_STALE_AFTER_SECONDS"])
     result = db.session.execute(
         update(JobRun)
         .where(JobRun.status == JobStatus.RUNNING, JobRun.heartbeat_at < cutoff)
@@ -90,7 +92,31 @@ def sweep_stale_runs() -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0) + _sweep_lost_queued(cutoff)  # type: ignore[attr-defined]
+
+
+def _sweep_lost_queued(cutoff: datetime) -> int:
+    """Queued runs whose RQ job is gone (Redis lost its data) would otherwise wait forever."""
+    waiting = list(
+        db.session.scalars(
+            select(JobRun).where(JobRun.status == JobStatus.QUEUED, JobRun.created_at < cutoff)
+        )
+    )
+    if not waiting:
+        return 0
+    try:
+        lost = [
+            run
+            for run in waiting
+            if not run.rq_job_id or not Job.exists(run.rq_job_id, get_redis())
+        ]
+    except RedisError:
+        return 0  # cannot tell while Redis is down; the next sweep decides
+    for run in lost:
+        run.status, run.finished_at = JobStatus.INTERRUPTED, utcnow()
+        run.message = "The job queue lost this run before a worker started it. Retry to run it."
+    db.session.flush()
+    return len(lost)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from portal.extensions import db
 from portal.forms.jobs import ConfirmForm
@@ -27,7 +28,7 @@ bp = scope_to_agency(Blueprint("agency", __name__))
 
 
 def _clinic_choices(form: AccessForm) -> None:
-    form.clinics.choices = [(c.id, c.name) for c in current_agency().clinics]
+    form.clinics.choices = [SelectChoice(c.id, c.name) for c in current_agency().clinics]
 
 
 def _agency_user_or_404(user_id: int) -> User:

@@ -17,7 +17,7 @@ bp = scope_to_clinic(Blueprint("clinics", __name__))
 def home() -> str:
     require(Capability.VIEW)
     clinic = current_clinic()
-    if sweep_stale_runs():
-        db.session.commit()
+    sweep_stale_runs()
+    db.session.commit()  # always: on SQLite even a no-op UPDATE holds the write lock until then
     recent = db.session.scalars(owned(JobRun, clinic).order_by(JobRun.id.desc()).limit(5))
     return render_template("clinics/home.html", recent_runs=list(recent), demo_form=DemoJobForm())

@@ -8,11 +8,12 @@ import io
 from flask import Blueprint, Response, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
+from wtforms import SelectChoice
 
 from portal.extensions import db
 from portal.forms.jobs import ConfirmForm, DemoJobForm, RunFilterForm
-from portal.jobs import retry_run, start_run
 from portal.jobs.registry import KINDS, available_kinds
+from portal.jobs.start import retry_run, start_run
 from portal.models import ItemOutcome, JobRun, JobStatus, RetryMode
 from portal.services import DomainError
 from portal.services.runs import (
@@ -33,14 +34,18 @@ ITEMS_PER_PAGE = 50
 
 
 def _sweep() -> None:
-    if sweep_stale_runs():
-        db.session.commit()
+    sweep_stale_runs()
+    db.session.commit()  # always: on SQLite even a no-op UPDATE holds the write lock until then
 
 
 def _filter_form() -> RunFilterForm:
     form = RunFilterForm(request.args)
-    form.status.choices = [("", "Any status")] + [(s, s.capitalize()) for s in JobStatus]
-    form.kind.choices = [("", "Any kind")] + [(k.name, k.title) for k in KINDS.values()]
+    form.status.choices = [SelectChoice("", "Any status")] + [
+        SelectChoice(s, s.capitalize()) for s in JobStatus
+    ]
+    form.kind.choices = [SelectChoice("", "Any kind")] + [
+        SelectChoice(k.name, k.title) for k in KINDS.values()
+    ]
     return form
 
 

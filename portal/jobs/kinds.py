@@ -1,0 +1,3 @@
+"""Imports every job-kind module so each registers itself; import this before looking kinds up."""
+
+from . import demo  # noqa: F401

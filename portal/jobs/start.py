@@ -1,0 +1,62 @@
+"""Starting runs: create the JobRun, commit it, then queue its id for a worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from redis.exceptions import RedisError
+from sqlalchemy.exc import IntegrityError
+
+from portal.extensions import db
+from portal.models import Clinic, JobRun, JobStatus, RetryMode, User
+from portal.services import DomainError
+from portal.services.runs import RunAlreadyActive, active_run, create_run
+
+from . import kinds  # noqa: F401 — registers every kind
+from .queue import enqueue_run
+from .registry import get_kind
+
+
+def start_run(clinic: Clinic, actor: User | None, kind: str, params: Any = None) -> JobRun:
+    """Create a run, commit it, and queue it; refuses a second live run of the same kind."""
+    job_kind = get_kind(kind)
+    if job_kind.demo_only and not current_app.config["DEMO_MODE"]:
+        raise LookupError(f"{kind} runs exist only in demo mode")
+    merged = dict(job_kind.default_params) | dict(params or {})
+    return _create_and_enqueue(clinic, actor, kind, merged, None, None)
+
+
+def retry_run(run: JobRun, actor: User, mode: RetryMode) -> JobRun:
+    """Start a run of the same kind that handles only the failed, or all unfinished, items."""
+    if run.is_live:
+        raise DomainError("This run is still going.")
+    return _create_and_enqueue(run.clinic, actor, run.kind, run.params, run, mode)
+
+
+def _create_and_enqueue(
+    clinic: Clinic,
+    actor: User | None,
+    kind: str,
+    params: dict[str, Any],
+    parent: JobRun | None,
+    mode: RetryMode | None,
+) -> JobRun:
+    try:
+        run = create_run(clinic, actor, kind, params, parent=parent, retry_mode=mode)
+        db.session.commit()
+    except IntegrityError:
+        # Another request started the same kind between our check and insert.
+        db.session.rollback()
+        existing = active_run(clinic, kind)
+        if existing is None:
+            raise
+        raise RunAlreadyActive(existing) from None
+    try:
+        run.rq_job_id = enqueue_run(run.id)
+    except RedisError as exc:
+        run.status, run.message = JobStatus.FAILED, f"Could not reach the job queue: {exc}"
+        db.session.commit()
+        raise DomainError("The job queue is unreachable; the run was not started.") from exc
+    db.session.commit()
+    return run

