@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from . import base
 from .cliniko_models import (
@@ -84,6 +85,11 @@ def _wire(fields: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _seg(record_id: str) -> str:
+    """An id as one path segment, whatever it contains."""
+    return quote(str(record_id), safe="")
+
+
 def _since_filters(updated_since: datetime | None, include_archived: bool) -> list[str]:
     filters = [f"updated_at:>{utc_z(updated_since)}"] if updated_since else []
     # Lists leave archived rows out unless a filter names archived_at; `*` means "any value".
@@ -149,7 +155,7 @@ class ClinikoClient:
 
     def get_patient(self, patient_id: str) -> Patient:
         """One patient by id."""
-        return Patient.from_json(self._get(f"patients/{patient_id}"))
+        return Patient.from_json(self._get(f"patients/{_seg(patient_id)}"))
 
     def create_patient(
         self, first_name: str, last_name: str, email: str | None = None, **fields: Any
@@ -162,7 +168,7 @@ class ClinikoClient:
 
     def update_patient(self, patient_id: str, **fields: Any) -> Patient:
         """Change some of a patient's fields (e.g. notes)."""
-        return Patient.from_json(self._patch(f"patients/{patient_id}", fields))
+        return Patient.from_json(self._patch(f"patients/{_seg(patient_id)}", fields))
 
     # ---- billable items, products, taxes ---------------------------------------------------
     def iter_billable_items(
@@ -194,11 +200,11 @@ class ClinikoClient:
 
     def update_billable_item(self, item_id: str, **fields: Any) -> BillableItem:
         """Change some of a billable item's fields (e.g. price, name)."""
-        return BillableItem.from_json(self._patch(f"billable_items/{item_id}", fields))
+        return BillableItem.from_json(self._patch(f"billable_items/{_seg(item_id)}", fields))
 
     def archive_billable_item(self, item_id: str) -> None:
         """Archive a billable item so staff can no longer add it; safe to repeat."""
-        self._http.request("POST", f"billable_items/{item_id}/archive", idempotent=True)
+        self._http.request("POST", f"billable_items/{_seg(item_id)}/archive", idempotent=True)
 
     def iter_products(
         self, updated_since: datetime | None = None, include_archived: bool = False
@@ -222,7 +228,7 @@ class ClinikoClient:
 
     def get_invoice(self, invoice_id: str) -> Invoice:
         """One invoice by id."""
-        return Invoice.from_json(self._get(f"invoices/{invoice_id}"))
+        return Invoice.from_json(self._get(f"invoices/{_seg(invoice_id)}"))
 
     def iter_invoice_items(
         self, invoice_id: str | None = None, updated_since: datetime | None = None
