@@ -108,5 +108,7 @@ def authenticate_user(email: str, password: str, address: str) -> User:
         db.session.flush()
         raise InvalidCredentials()
     user.last_login_at = utcnow()
-    record_event("user.sign_in", user)
+    # One event per agency, so each agency's audit log shows who signed in to it.
+    for agency in {m.agency for m in user.memberships} or {None}:
+        record_event("user.sign_in", user, agency=agency)
     return user
