@@ -10,7 +10,7 @@ from portal import create_app
 from portal.config import ConfigError
 from portal.extensions import db
 from portal.models import AuditEvent, LoginAttempt
-from tests.fixtures.portal import csrf_token
+from tests.fixtures.portal import csrf_token, dispose_engines
 
 
 def _attempt(client, email: str, password: str, address: str = "127.0.0.1"):
@@ -90,8 +90,10 @@ def test_htmx_post_sends_the_token_as_a_header(demo, login, client):
     assert response.headers["HX-Redirect"].startswith("/c/bondi-physio/jobs/")
 
 
-def _production_app(database_url, redis_url):
-    return create_app(
+@pytest.fixture
+def prod(database_url, redis_url):
+    """The portal configured as in production (secure cookies, no demo logins)."""
+    production_app = create_app(
         {
             "MODE": "production",
             "SECRET_KEY": "production-test-key",
@@ -99,10 +101,11 @@ def _production_app(database_url, redis_url):
             "REDIS_URL": redis_url,
         }
     )
+    yield production_app
+    dispose_engines(production_app)
 
 
-def test_demo_logins_are_refused_outside_demo_mode(demo, database_url, redis_url):
-    prod = _production_app(database_url, redis_url)
+def test_demo_logins_are_refused_outside_demo_mode(demo, prod):
     client = prod.test_client()
     with prod.app_context():
         # Secure cookies only travel over https, so the whole exchange uses an https base URL.
@@ -118,8 +121,7 @@ def test_demo_logins_are_refused_outside_demo_mode(demo, database_url, redis_url
     assert "do not match an active account" in response.get_data(as_text=True)
 
 
-def test_production_cookies_are_secure(demo, database_url, redis_url):
-    prod = _production_app(database_url, redis_url)
+def test_production_cookies_are_secure(demo, prod):
     client = prod.test_client()
     with prod.app_context():
         response = client.get("/login", base_url="https://portal.example")
