@@ -37,7 +37,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 — the models must be known before migrations and queries
+    from .crypto import init_crypto
     from .jobs.queue import init_queue
+    from .redaction import install as install_log_redaction
+
+    install_log_redaction()
+    init_crypto(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "portal" / "migrations"))

@@ -19,6 +19,44 @@ def register_commands(app: Flask) -> None:
         seed_demo()
         db.session.commit()
         click.echo("Demo data ready.")
+        if current_app.config["SANDBOX_URL"]:
+            from .services.demo_links import link_demo_clinics
+
+            portal_url = current_app.config["PUBLIC_BASE_URL"] or "http://127.0.0.1:5000"
+            linked = link_demo_clinics(portal_url)
+            db.session.commit()
+            click.echo(f"Linked to the sandbox: {', '.join(linked)}.")
+
+    @app.cli.command("rotate-encryption-key")
+    def rotate_encryption_key_command() -> None:
+        """Re-encrypt every stored credential with the first key in ENCRYPTION_KEYS."""
+        from .crypto import secret_box
+        from .models import Connection
+
+        rows = db.session.scalars(
+            db.select(Connection).where(Connection.sealed_secrets.is_not(None))
+        )
+        count = 0
+        for conn in rows:
+            conn.sealed_secrets = secret_box().rotate(conn.sealed_secrets)
+            count += 1
+        db.session.commit()
+        click.echo(f"{count} connection(s) re-encrypted with the newest key.")
+
+    @app.cli.command("check-connections")
+    def check_connections_command() -> None:
+        """Queue a connection check for every clinic with linked accounts (for a cron)."""
+        from .jobs.start import start_run
+        from .models import Clinic, Connection
+        from .services.runs import RunAlreadyActive
+
+        clinic_ids = set(db.session.scalars(db.select(Connection.clinic_id).distinct()))
+        for clinic in db.session.scalars(db.select(Clinic).where(Clinic.id.in_(clinic_ids))):
+            try:
+                start_run(clinic, None, "connections.check")
+            except RunAlreadyActive:
+                continue
+        click.echo(f"Queued checks for {len(clinic_ids)} clinic(s).")
 
     @app.cli.command("sweep-runs")
     def sweep_runs_command() -> None:

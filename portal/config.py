@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +40,29 @@ class BaseConfig:
     JOB_STALE_AFTER_SECONDS = float(os.environ.get("JOB_STALE_AFTER_SECONDS", "30"))
     JOB_TIMEOUT_SECONDS = int(os.environ.get("JOB_TIMEOUT_SECONDS", str(6 * 3600)))
     PAGE_SIZE = 25
+    # Upstream credentials are encrypted with these Fernet keys (comma-separated, newest first;
+    # older keys still decrypt until `flask rotate-encryption-key` re-encrypts everything).
+    ENCRYPTION_KEYS = os.environ.get("ENCRYPTION_KEYS", "")
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")  # for webhook URLs shown to users
+    CLINIKO_BASE_URL_TEMPLATE = os.environ.get(
+        "CLINIKO_BASE_URL_TEMPLATE", "https://api.{shard}.cliniko.com/v1"
+    )
+    CLINIKO_APP_NAME = os.environ.get("CLINIKO_APP_NAME", "Clinic Portal")
+    CLINIKO_CONTACT_EMAIL = os.environ.get("CLINIKO_CONTACT_EMAIL", "")
+    VAOCHERAPP_BASE_URL = os.environ.get("VAOCHERAPP_BASE_URL", "https://api.vaocher.app/v1")
+    RECKON_IDENTITY_URL = os.environ.get("RECKON_IDENTITY_URL", "https://identity.reckon.com")
+    RECKON_API_URL = os.environ.get("RECKON_API_URL", "https://api.reckon.com/r1/v2")
+    RECKON_CLIENT_ID = os.environ.get("RECKON_CLIENT_ID", "")
+    RECKON_CLIENT_SECRET = os.environ.get("RECKON_CLIENT_SECRET", "")
+    RECKON_SUBSCRIPTION_KEY = os.environ.get("RECKON_SUBSCRIPTION_KEY", "")
+    SANDBOX_URL = os.environ.get("SANDBOX_URL", "")  # demo mode: where the emulators listen
 
     @classmethod
     def validate(cls, settings: dict[str, Any]) -> None:
         """Refuse to start without the settings this mode needs."""
-        if not settings.get("SECRET_KEY"):
-            raise ConfigError("SECRET_KEY must be set (see README, Configuration).")
-        if not settings.get("REDIS_URL"):
-            raise ConfigError("REDIS_URL must be set (see README, Configuration).")
+        for name in ("SECRET_KEY", "REDIS_URL", "ENCRYPTION_KEYS"):
+            if not settings.get(name):
+                raise ConfigError(f"{name} must be set (see README, Configuration).")
 
 
 class ProductionConfig(BaseConfig):
@@ -63,19 +80,45 @@ class DemoConfig(BaseConfig):
     DEMO_MODE = True
     SECRET_KEY = os.environ.get("SECRET_KEY")
 
+    CLINIKO_CONTACT_EMAIL = os.environ.get("CLINIKO_CONTACT_EMAIL", "demo-portal@example.com")
+
     @classmethod
     def validate(cls, settings: dict[str, Any]) -> None:
         if not settings.get("SECRET_KEY"):
-            settings["SECRET_KEY"] = _demo_secret("secret_key")
+            settings["SECRET_KEY"] = _demo_secret("secret_key", lambda: secrets.token_urlsafe(48))
+        if not settings.get("ENCRYPTION_KEYS"):
+            settings["ENCRYPTION_KEYS"] = _demo_secret("encryption_key", _fernet_key)
+        _point_at_sandbox(settings)
         super().validate(settings)
 
 
-def _demo_secret(name: str) -> str:
-    """Make a random secret on first demo run and keep it under var/, so restarts keep sessions."""
+def _fernet_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _point_at_sandbox(settings: dict[str, Any]) -> None:
+    """In demo mode every upstream is the sandbox, unless a URL was configured explicitly."""
+    sandbox = settings.get("SANDBOX_URL") or (
+        f"http://127.0.0.1:{os.environ.get('SANDBOX_PORT', '5055')}"
+    )
+    settings["SANDBOX_URL"] = sandbox
+    defaults = {
+        "CLINIKO_BASE_URL_TEMPLATE": f"{sandbox}/cliniko/{{shard}}/v1",
+        "VAOCHERAPP_BASE_URL": f"{sandbox}/vaocherapp/v1",
+        "RECKON_IDENTITY_URL": f"{sandbox}/reckon-identity",
+        "RECKON_API_URL": f"{sandbox}/reckon/r1/v2",
+    }
+    for name, value in defaults.items():
+        if name not in os.environ:
+            settings[name] = value
+
+
+def _demo_secret(name: str, make: Callable[[], str]) -> str:
+    """Make a random secret on first demo run and keep it under var/, so restarts keep it."""
     path = VAR_DIR / name
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
+        path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
 
@@ -85,6 +128,9 @@ class TestConfig(BaseConfig):
     DEMO_MODE = True
     TESTING = True
     SECRET_KEY = "test-secret-key"  # noqa: S105 — only the test suite uses it
+    # A fixed key so worker processes started by tests can decrypt what the test app stored.
+    ENCRYPTION_KEYS = "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU="
+    CLINIKO_CONTACT_EMAIL = "tests@example.com"
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20
     # Short beats so the worker-killed tests see "interrupted" in seconds, not half a minute.

@@ -8,12 +8,14 @@ marked interrupted by the heartbeat sweep); Ctrl-C stops every process group it 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +96,17 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
         os.killpg(proc.pid, sig)
 
 
+def _use_sandbox_reckon_app(env: dict[str, str], sandbox: str) -> None:
+    """The portal's Reckon app credentials, as registered in the sandbox's identity server."""
+    with urllib.request.urlopen(f"{sandbox}/_sandbox/state", timeout=10) as answer:  # noqa: S310
+        app = json.load(answer)["reckon_app"]
+    env.setdefault("SANDBOX_URL", sandbox)
+    env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{env['PORT']}")
+    env.setdefault("RECKON_CLIENT_ID", app["client_id"])
+    env.setdefault("RECKON_CLIENT_SECRET", app["client_secret"])
+    env.setdefault("RECKON_SUBSCRIPTION_KEY", app["subscription_key"])
+
+
 def _flask(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], env=env, check=True)
 
@@ -142,7 +155,9 @@ def _start_services(sup: Supervisor, env: dict[str, str]) -> None:
         port = int(env.setdefault("SANDBOX_PORT", "5055"))
         sup.start("sandbox", f"exec {sys.executable} -m portal.sandbox --port {port}")
         wait_for_port(port)
-        say(f"Sandbox upstreams on http://127.0.0.1:{port}")
+        sandbox = f"http://127.0.0.1:{port}"
+        say(f"Sandbox upstreams on {sandbox}")
+        _use_sandbox_reckon_app(env, sandbox)
     say("Applying migrations")
     _flask(env, "db", "upgrade")
     if env["PORTAL_MODE"] == "demo":

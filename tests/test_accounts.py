@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from cryptography.fernet import Fernet
 
 from portal import create_app
 from portal.config import ConfigError
@@ -97,6 +98,7 @@ def prod(database_url, redis_url):
         {
             "MODE": "production",
             "SECRET_KEY": "production-test-key",
+            "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "SQLALCHEMY_DATABASE_URI": database_url,
             "REDIS_URL": redis_url,
         }
@@ -131,6 +133,15 @@ def test_production_cookies_are_secure(demo, prod):
     assert "SameSite=Lax" in cookie
 
 
-def test_production_refuses_to_start_without_a_secret_key(redis_url):
+def test_production_refuses_to_start_without_its_secrets(redis_url):
+    key = Fernet.generate_key().decode()
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app({"MODE": "production", "SECRET_KEY": "", "REDIS_URL": redis_url})
+    with pytest.raises(ConfigError, match="ENCRYPTION_KEYS"):
+        create_app(
+            {"MODE": "production", "SECRET_KEY": "k", "ENCRYPTION_KEYS": "", "REDIS_URL": redis_url}
+        )
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        create_app(
+            {"MODE": "production", "SECRET_KEY": "k", "ENCRYPTION_KEYS": key, "REDIS_URL": ""}
+        )

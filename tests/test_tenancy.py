@@ -24,6 +24,7 @@ def _sample_values(demo, target_clinic, target_agency) -> dict[str, object]:
         "run_id": run.id,
         "kind": "demo",
         "user_id": admin.id,
+        "provider": "cliniko",
     }
 
 

@@ -2,6 +2,7 @@
 
 from .agency import Agency, Clinic
 from .audit import AuditEvent
+from .connection import Connection, ConnectionStatus, Provider
 from .job import ItemOutcome, JobItem, JobRun, JobStatus, RetryMode
 from .user import LoginAttempt, Membership, Role, User
 
@@ -9,12 +10,15 @@ __all__ = [
     "Agency",
     "AuditEvent",
     "Clinic",
+    "Connection",
+    "ConnectionStatus",
     "ItemOutcome",
     "JobItem",
     "JobRun",
     "JobStatus",
     "LoginAttempt",
     "Membership",
+    "Provider",
     "RetryMode",
     "Role",
     "User",

@@ -6,11 +6,13 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import agency, auth, clinics, errors, home, jobs
+    from . import agency, auth, clinics, connections, errors, home, jobs, oauth
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(clinics.bp, url_prefix="/c/<clinic>")
     app.register_blueprint(jobs.bp, url_prefix="/c/<clinic>/jobs")
+    app.register_blueprint(connections.bp, url_prefix="/c/<clinic>/connections")
+    app.register_blueprint(oauth.bp)
     app.register_blueprint(agency.bp, url_prefix="/a/<agency>")
     errors.register(app)

@@ -11,8 +11,9 @@ from wtforms import SelectChoice
 from portal.extensions import db
 from portal.forms.jobs import ConfirmForm
 from portal.forms.users import AccessForm, NewUserForm
-from portal.models import AuditEvent, Role, User
+from portal.models import AuditEvent, Provider, Role, User
 from portal.services import DomainError
+from portal.services.connections import connection_health
 from portal.services.users import (
     add_user,
     list_agency_users,
@@ -41,7 +42,13 @@ def _agency_user_or_404(user_id: int) -> User:
 @bp.get("/")
 def dashboard() -> str:
     require(Capability.MANAGE_USERS)
-    return render_template("agency/dashboard.html", clinics=current_agency().clinics)
+    clinics = current_agency().clinics
+    return render_template(
+        "agency/dashboard.html",
+        clinics=clinics,
+        health=connection_health(clinics),
+        providers=Provider,
+    )
 
 
 @bp.get("/users")

@@ -18,7 +18,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> tuple[str, int]:
         code = error.code or 500
-        return render_template("errors/error.html", code=code, message=_MESSAGES.get(code)), code
+        custom = error.description != type(error).description  # abort(400, "why") says why
+        message = error.description if custom else _MESSAGES.get(code)
+        return render_template("errors/error.html", code=code, message=message), code
 
     @app.errorhandler(500)
     def _server(error: Exception) -> tuple[str, int]:

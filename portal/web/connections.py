@@ -1,0 +1,212 @@
+"""A clinic's connections: link Cliniko, VaocherApp and Reckon One, check them, unlink them."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from portal.clients import UpstreamError
+from portal.extensions import db
+from portal.forms.connections import BookForm, ClinikoForm, VaocherAppForm
+from portal.forms.jobs import ConfirmForm
+from portal.jobs.start import start_run
+from portal.models import Connection, ConnectionStatus, Provider
+from portal.services import DomainError
+from portal.services.connections import (
+    check_connection,
+    clinic_connections,
+    connection_or_none,
+    link_cliniko,
+    link_vaocherapp,
+    rotate_webhook_secret,
+    unlink,
+    webhook_path,
+    webhook_secret_hint,
+)
+from portal.services.reckon_link import begin_authorization, choose_book, list_books
+from portal.services.runs import RunAlreadyActive
+from portal.tenancy import Capability, current_clinic, require, scope_to_clinic
+
+from .htmx import see_other
+
+bp = scope_to_clinic(Blueprint("connections", __name__))
+
+OAUTH_SESSION_KEY = "reckon_oauth"
+
+
+def _provider(name: str) -> Provider:
+    try:
+        return Provider(name)
+    except ValueError:
+        abort(404)
+
+
+def _page(status: int = 200, **extra: object) -> tuple[str, int]:
+    clinic = current_clinic()
+    connections = clinic_connections(clinic)
+    vaocher = connections[Provider.VAOCHERAPP]
+    context = {
+        "connections": connections,
+        "providers": list(Provider),
+        "cliniko_form": ClinikoForm(),
+        "vaocherapp_form": VaocherAppForm(),
+        "confirm_form": ConfirmForm(),
+        "webhook_url": _webhook_url(vaocher) if vaocher and vaocher.webhook_token else "",
+        "webhook_hint": webhook_secret_hint(vaocher) if vaocher else "",
+        **extra,
+    }
+    return render_template("connections/index.html", **context), status
+
+
+def _webhook_url(conn: Connection) -> str:
+    base = current_app.config["PUBLIC_BASE_URL"] or request.host_url
+    return base.rstrip("/") + webhook_path(conn)
+
+
+@bp.get("/")
+def index() -> tuple[str, int]:
+    require(Capability.VIEW)
+    return _page()
+
+
+@bp.post("/cliniko")
+def link_cliniko_view() -> Response | tuple[str, int]:
+    require(Capability.MANAGE_CONNECTIONS)
+    form = ClinikoForm()
+    if not form.validate_on_submit():
+        return _page(400, cliniko_error="Paste the Cliniko API key.")
+    try:
+        conn = link_cliniko(current_clinic(), current_user, form.api_key.data or "")
+    except (DomainError, UpstreamError) as error:
+        db.session.rollback()
+        return _page(400, cliniko_error=str(error))
+    db.session.commit()
+    _flash_health(conn, f"Cliniko linked: {conn.detail('account_name', '')}")
+    return see_other(url_for("connections.index"))
+
+
+@bp.post("/vaocherapp")
+def link_vaocherapp_view() -> Response | tuple[str, int]:
+    require(Capability.MANAGE_CONNECTIONS)
+    form = VaocherAppForm()
+    if not form.validate_on_submit():
+        return _page(400, vaocherapp_error="Paste the VaocherApp API key.")
+    try:
+        conn = link_vaocherapp(
+            current_clinic(), current_user, form.api_key.data or "", bool(form.test_mode.data)
+        )
+    except (DomainError, UpstreamError) as error:
+        db.session.rollback()
+        return _page(400, vaocherapp_error=str(error))
+    db.session.commit()
+    _flash_health(conn, f"VaocherApp linked: {conn.detail('account_name', '')}")
+    return see_other(url_for("connections.index"))
+
+
+def _flash_health(conn: Connection, success: str) -> None:
+    if conn.status == ConnectionStatus.OK:
+        flash(success, "success")
+    else:
+        flash(f"Saved, but the check failed: {conn.last_error}", "warning")
+
+
+@bp.post("/vaocherapp/rotate-secret")
+def rotate_secret() -> Response | tuple[str, int]:
+    require(Capability.MANAGE_CONNECTIONS)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        secret = rotate_webhook_secret(current_clinic(), current_user)
+    except DomainError as error:
+        flash(str(error), "error")
+        return see_other(url_for("connections.index"))
+    db.session.commit()
+    # Shown once, in this response only, so it can be pasted into VaocherApp's webhook settings.
+    return _page(new_webhook_secret=secret)
+
+
+@bp.post("/<provider>/check")
+def check(provider: str) -> Response:
+    require(Capability.MANAGE_CONNECTIONS)
+    conn = connection_or_none(current_clinic(), _provider(provider))
+    if conn is None or not conn.sealed_secrets:
+        abort(404)
+    status = check_connection(conn)
+    db.session.commit()
+    label = Provider(conn.provider).label
+    if status == ConnectionStatus.OK:
+        flash(f"{label} answered: the connection works.", "success")
+    else:
+        flash(f"{label}: {conn.last_error}", "error")
+    return see_other(url_for("connections.index"))
+
+
+@bp.post("/check-all")
+def check_all() -> Response:
+    require(Capability.MANAGE_CONNECTIONS)
+    try:
+        run = start_run(current_clinic(), current_user, "connections.check")
+    except RunAlreadyActive as busy:
+        run = busy.run
+    return see_other(url_for("jobs.show", run_id=run.id))
+
+
+@bp.post("/<provider>/unlink")
+def unlink_view(provider: str) -> Response:
+    require(Capability.MANAGE_CONNECTIONS)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    unlink(current_clinic(), current_user, _provider(provider))
+    db.session.commit()
+    flash(f"{Provider(provider).label} unlinked; its credentials are forgotten.", "info")
+    return see_other(url_for("connections.index"))
+
+
+@bp.post("/reckon/connect")
+def reckon_connect() -> Response:
+    require(Capability.MANAGE_CONNECTIONS)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    url, pending = begin_authorization(url_for("oauth.reckon_callback", _external=True))
+    session[OAUTH_SESSION_KEY] = {**pending, "clinic": current_clinic().slug}
+    return redirect(url, code=303)
+
+
+@bp.route("/reckon/book", methods=["GET", "POST"])
+def reckon_book() -> Response | str:
+    require(Capability.MANAGE_CONNECTIONS)
+    conn = connection_or_none(current_clinic(), Provider.RECKON)
+    if conn is None or not conn.sealed_secrets:
+        flash("Connect Reckon first.", "info")
+        return redirect(url_for("connections.index"))
+    try:
+        books = list_books(conn)
+    except UpstreamError as error:
+        flash(f"Reckon did not list the books: {error}", "error")
+        return redirect(url_for("connections.index"))
+    finally:
+        db.session.commit()  # keep any token refresh that happened
+    form = BookForm()
+    form.book_id.choices = [SelectChoice(b.id, b.name) for b in books]
+    if form.validate_on_submit():
+        try:
+            choose_book(current_clinic(), current_user, conn, form.book_id.data or "")
+        except DomainError as error:
+            flash(str(error), "error")
+            return render_template("connections/reckon_book.html", form=form, books=books)
+        db.session.commit()
+        flash(f"Reckon linked to the book “{conn.detail('book_name')}”.", "success")
+        return see_other(url_for("connections.index"))
+    return render_template("connections/reckon_book.html", form=form, books=books)
