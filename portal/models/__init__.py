@@ -5,6 +5,7 @@ from .audit import AuditEvent
 from .connection import Connection, ConnectionStatus, Provider
 from .job import ItemOutcome, JobItem, JobRun, JobStatus, RetryMode
 from .user import LoginAttempt, Membership, Role, User
+from .voucher import Voucher, VoucherEvent, VoucherEventKind, WebhookDelivery
 
 __all__ = [
     "Agency",
@@ -22,4 +23,8 @@ __all__ = [
     "RetryMode",
     "Role",
     "User",
+    "Voucher",
+    "VoucherEvent",
+    "VoucherEventKind",
+    "WebhookDelivery",
 ]
