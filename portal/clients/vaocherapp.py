@@ -35,6 +35,9 @@ ASSUMED_ORIGINAL_VALUE_FIELD = "amount"
 ASSUMED_PURCHASER_NAME_FIELD = "purchaser_name"
 ASSUMED_PURCHASER_EMAIL_FIELD = "purchaser_email"
 ASSUMED_CURRENCY_FIELD = "currency"
+ASSUMED_RECIPIENT_NAME_FIELD = "recipient_name"
+ASSUMED_RECIPIENT_EMAIL_FIELD = "recipient_email"
+ASSUMED_ORDER_NUMBER_FIELD = "order_number"
 # The plugin ignores the redeem answer; we read the voucher and a ledger entry from it if present.
 ASSUMED_REDEEM_TRANSACTION_KEY = "transaction"
 # Status strings are undocumented; only "Active" appears in the help pages.
@@ -74,6 +77,9 @@ class Voucher:
     currency: str | None  # assumed field
     purchaser_name: str | None  # assumed field
     purchaser_email: str | None  # assumed field
+    recipient_name: str | None = None  # assumed field
+    recipient_email: str | None = None  # assumed field
+    order_number: str | None = None  # assumed field
 
     def is_redeemable(self, now: datetime) -> bool:
         """Active, unexpired and with money left (the plugin's checks, plus status)."""
@@ -96,6 +102,9 @@ class Voucher:
             opt_str(d.get(ASSUMED_CURRENCY_FIELD)),
             opt_str(d.get(ASSUMED_PURCHASER_NAME_FIELD)),
             opt_str(d.get(ASSUMED_PURCHASER_EMAIL_FIELD)),
+            opt_str(d.get(ASSUMED_RECIPIENT_NAME_FIELD)),
+            opt_str(d.get(ASSUMED_RECIPIENT_EMAIL_FIELD)),
+            opt_str(d.get(ASSUMED_ORDER_NUMBER_FIELD)),
         )
 
 
