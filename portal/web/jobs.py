@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
@@ -26,6 +23,7 @@ from portal.services.runs import (
 )
 from portal.tenancy import Capability, current_clinic, owned_or_404, require, scope_to_clinic
 
+from .csv_export import csv_response
 from .htmx import page_or_fragment, paginate, see_other
 
 bp = scope_to_clinic(Blueprint("jobs", __name__))
@@ -136,23 +134,10 @@ def _items_context(run: JobRun) -> dict[str, object]:
 def items_csv(run_id: int) -> Response:
     require(Capability.VIEW)
     run = owned_or_404(JobRun, current_clinic(), run_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["item", "label", "outcome", "message", "recorded_at"])
-    for item in db.session.scalars(items_query(run, request.args.get("outcome", ""))):
-        row = [item.ref, item.label, item.outcome, item.message, item.created_at.isoformat()]
-        writer.writerow([_spreadsheet_safe(cell) for cell in row])
+    items = db.session.scalars(items_query(run, request.args.get("outcome", "")))
+    rows = ((i.ref, i.label, i.outcome, i.message, i.created_at.isoformat()) for i in items)
     filename = f"{current_clinic().slug}-run-{run.id}-items.csv"
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-def _spreadsheet_safe(cell: str) -> str:
-    """Neutralise cells a spreadsheet would run as a formula (upstream text is untrusted)."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+    return csv_response(filename, ["item", "label", "outcome", "message", "recorded_at"], rows)
 
 
 @bp.route("/<int:run_id>/cancel", methods=["GET", "POST"])
