@@ -13,7 +13,6 @@ from portal.models import Clinic, JobRun, JobStatus, RetryMode, User
 from portal.services import DomainError
 from portal.services.runs import RunAlreadyActive, active_run, create_run
 
-from . import kinds  # noqa: F401 — registers every kind
 from .queue import enqueue_run
 from .registry import get_kind
 
@@ -27,7 +26,7 @@ def start_run(clinic: Clinic, actor: User | None, kind: str, params: Any = None)
     return _create_and_enqueue(clinic, actor, kind, merged, None, None)
 
 
-def retry_run(run: JobRun, actor: User, mode: RetryMode) -> JobRun:
+def retry_run(run: JobRun, actor: User | None, mode: RetryMode) -> JobRun:
     """Start a run of the same kind that handles only the failed, or all unfinished, items."""
     if run.is_live:
         raise DomainError("This run is still going.")
@@ -60,3 +59,34 @@ def _create_and_enqueue(
         raise DomainError("The job queue is unreachable; the run was not started.") from exc
     db.session.commit()
     return run
+
+
+def retry_failed_later(run_id: int) -> str:
+    """RQ entry for an automatic retry: retry the run's failed items unless a retry exists."""
+    with current_app.app_context():  # a fresh session, as for every job
+        return _retry_failed(run_id)
+
+
+def _retry_failed(run_id: int) -> str:
+    run = db.session.get(JobRun, run_id)
+    if run is None or run.is_live:
+        return "nothing to retry"
+    newer = db.session.scalar(db.select(JobRun.id).where(JobRun.parent_id == run.id).limit(1))
+    if newer is not None:
+        return "already retried"
+    try:
+        return f"run #{retry_run(run, None, RetryMode.FAILED).id}"
+    except RunAlreadyActive as busy:
+        return f"run #{busy.run.id} is going; it will be retried after"
+
+
+def start_follow_up(clinic: Clinic, kind: str) -> JobRun | None:
+    """Start another run of `kind` for work that arrived during the last one (if none is live)."""
+    try:
+        return start_run(clinic, None, kind)
+    except RunAlreadyActive:
+        return None
+
+
+# Last, so job modules may import this module's functions while the kinds register themselves.
+from . import kinds  # noqa: E402, F401
