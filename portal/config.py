@@ -56,6 +56,17 @@ class BaseConfig:
     RECKON_CLIENT_SECRET = os.environ.get("RECKON_CLIENT_SECRET", "")
     RECKON_SUBSCRIPTION_KEY = os.environ.get("RECKON_SUBSCRIPTION_KEY", "")
     SANDBOX_URL = os.environ.get("SANDBOX_URL", "")  # demo mode: where the emulators listen
+    # Reconciliation uploads: Cliniko's invoice-items export, streamed to disk per clinic.
+    RECONCILIATION_MAX_UPLOAD_BYTES = int(os.environ.get("RECONCILIATION_MAX_UPLOAD_MB", "200")) * (
+        1024 * 1024
+    )
+    MAX_CONTENT_LENGTH = RECONCILIATION_MAX_UPLOAD_BYTES + 1024 * 1024  # the upload plus its form
+    RECONCILIATION_UPLOAD_DIR = os.environ.get(
+        "RECONCILIATION_UPLOAD_DIR", str(VAR_DIR / "uploads")
+    )
+    # An interrupted redeem is judged from the balance only after this long (a late answer
+    # could still land before then); longer than the VaocherApp client's read timeout.
+    RECONCILIATION_SETTLE_SECONDS = float(os.environ.get("RECONCILIATION_SETTLE_SECONDS", "45"))
 
     @classmethod
     def validate(cls, settings: dict[str, Any]) -> None:
@@ -136,6 +147,7 @@ class TestConfig(BaseConfig):
     # Short beats so the worker-killed tests see "interrupted" in seconds, not half a minute.
     JOB_HEARTBEAT_SECONDS = 0.5
     JOB_STALE_AFTER_SECONDS = 3.0
+    RECONCILIATION_SETTLE_SECONDS = 1.0
 
 
 MODES: dict[str, type[BaseConfig]] = {

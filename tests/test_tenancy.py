@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 
 from portal.extensions import db
-from portal.models import JobRun, JobStatus, User
+from portal.models import JobRun, JobStatus, ReconciliationBatch, ReconciliationRow, User
 from tests.fixtures.portal import csrf_token
 
 SKIP_METHODS = {"HEAD", "OPTIONS"}
@@ -18,6 +18,12 @@ def _sample_values(demo, target_clinic, target_agency) -> dict[str, object]:
     db.session.add(run)
     db.session.commit()
     admin = db.session.scalar(db.select(User).where(User.email == "demo@example.com"))
+    batch = ReconciliationBatch(clinic_id=target_clinic.id, filename="x.csv")
+    db.session.add(batch)
+    db.session.flush()
+    row = ReconciliationRow(clinic_id=target_clinic.id, batch_id=batch.id, row_number=2)
+    db.session.add(row)
+    db.session.commit()
     return {
         "clinic": target_clinic.slug,
         "agency": target_agency.slug,
@@ -25,6 +31,8 @@ def _sample_values(demo, target_clinic, target_agency) -> dict[str, object]:
         "kind": "demo",
         "user_id": admin.id,
         "provider": "cliniko",
+        "batch_id": batch.id,
+        "row_id": row.id,
     }
 
 

@@ -4,6 +4,12 @@ from .agency import Agency, Clinic
 from .audit import AuditEvent
 from .connection import Connection, ConnectionStatus, Provider
 from .job import ItemOutcome, JobItem, JobRun, JobStatus, RetryMode
+from .reconciliation import (
+    ExportColumnMapping,
+    ReconciliationBatch,
+    ReconciliationLedger,
+    ReconciliationRow,
+)
 from .user import LoginAttempt, Membership, Role, User
 from .voucher import Voucher, VoucherEvent, VoucherEventKind, WebhookDelivery
 
@@ -13,6 +19,7 @@ __all__ = [
     "Clinic",
     "Connection",
     "ConnectionStatus",
+    "ExportColumnMapping",
     "ItemOutcome",
     "JobItem",
     "JobRun",
@@ -20,6 +27,9 @@ __all__ = [
     "LoginAttempt",
     "Membership",
     "Provider",
+    "ReconciliationBatch",
+    "ReconciliationLedger",
+    "ReconciliationRow",
     "RetryMode",
     "Role",
     "User",

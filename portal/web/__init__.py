@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import agency, auth, clinics, connections, errors, home, jobs, oauth
+    from . import agency, auth, clinics, connections, errors, home, jobs, oauth, reconciliation
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
@@ -14,5 +14,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs.bp, url_prefix="/c/<clinic>/jobs")
     app.register_blueprint(connections.bp, url_prefix="/c/<clinic>/connections")
     app.register_blueprint(oauth.bp)
+    app.register_blueprint(reconciliation.bp, url_prefix="/c/<clinic>/reconciliation")
     app.register_blueprint(agency.bp, url_prefix="/a/<agency>")
     errors.register(app)

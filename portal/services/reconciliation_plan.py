@@ -1,0 +1,218 @@
+"""Planning: check each voucher once against VaocherApp and decide what every row of it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from portal.clients.errors import NotFound
+from portal.clients.vaocherapp import VaocherAppClient
+from portal.clients.vaocherapp import Voucher as RemoteVoucher
+from portal.extensions import db
+from portal.models import Voucher
+from portal.models.reconciliation import (
+    ReconciliationBatch,
+    ReconciliationLedger,
+    ReconciliationRow,
+    RowClass,
+)
+from portal.models.types import utcnow
+
+from .vouchers import apply_remote_state, upsert_voucher
+
+# Rows these classes hold are re-decided whenever the voucher is allocated again.
+REALLOCATED = (
+    RowClass.PENDING,
+    RowClass.REDEEM,
+    RowClass.DIFFERENCE,
+    RowClass.ALREADY,
+    RowClass.VOIDED,
+)
+# Past this many vouchers, one pass over VaocherApp's (assumed) list beats one GET each.
+LIST_THRESHOLD = 50
+BLOCKED_STATUSES = ("voided", "void", "expired", "cancelled")
+
+
+def voucher_refs(batch: ReconciliationBatch) -> list[tuple[str, str]]:
+    """(ref, label) of every voucher and unknown code the plan must check, in a stable order."""
+    known = (
+        select(Voucher.code)
+        .join(ReconciliationRow, ReconciliationRow.voucher_id == Voucher.id)
+        .where(ReconciliationRow.batch_id == batch.id)
+        .distinct()
+    )
+    unknown = (
+        select(ReconciliationRow.code)
+        .where(
+            ReconciliationRow.batch_id == batch.id,
+            ReconciliationRow.voucher_id.is_(None),
+            ReconciliationRow.classification == RowClass.PENDING,
+        )
+        .distinct()
+    )
+    codes = sorted(set(db.session.scalars(known)) | set(db.session.scalars(unknown)))
+    return [(f"voucher:{code.upper()}", f"Voucher {code}") for code in codes]
+
+
+def prefetch_vouchers(client: VaocherAppClient, codes: set[str]) -> dict[str, RemoteVoucher]:
+    """Read many vouchers in list pages; empty when the list endpoint is not there."""
+    if len(codes) <= LIST_THRESHOLD:
+        return {}
+    found: dict[str, RemoteVoucher] = {}
+    try:
+        for remote in client.iter_vouchers():
+            if remote.code.upper() in codes:
+                found[remote.code.upper()] = remote
+    except NotFound:
+        return {}  # the list endpoint is our guess (vaocherapp.md §4): fall back to one GET each
+    return found
+
+
+def _rows_of(batch: ReconciliationBatch, voucher_id: int | None, code: str) -> list[Any]:
+    stmt = select(ReconciliationRow).where(ReconciliationRow.batch_id == batch.id)
+    if voucher_id is None:
+        stmt = stmt.where(ReconciliationRow.code == code, ReconciliationRow.voucher_id.is_(None))
+    else:
+        stmt = stmt.where(ReconciliationRow.voucher_id == voucher_id)
+    order = (ReconciliationRow.issue_date, ReconciliationRow.invoice_number)
+    return list(db.session.scalars(stmt.order_by(*order, ReconciliationRow.row_number)))
+
+
+def check_voucher(
+    batch: ReconciliationBatch,
+    code: str,
+    client: VaocherAppClient,
+    prefetched: dict[str, RemoteVoucher],
+    run_id: int,
+) -> str:
+    """Read one voucher (unless prefetched) and classify all of its rows; returns a summary."""
+    local = db.session.scalar(
+        select(Voucher).where(
+            Voucher.clinic_id == batch.clinic_id, func.upper(Voucher.code) == code
+        )
+    )
+    rows = _rows_of(batch, local.id if local else None, code)
+    try:
+        remote = prefetched.get(code) or client.get_voucher(code)
+    except NotFound:
+        for row in rows:
+            if row.classification in REALLOCATED:
+                row.classification = RowClass.UNKNOWN
+                row.reason = "VaocherApp has no voucher with this code"
+        db.session.flush()
+        return f"{code}: not in VaocherApp"
+    if local is None:
+        local, _ = upsert_voucher(batch.clinic, remote, run_id=run_id)
+        for row in rows:
+            row.voucher_id = local.id
+    else:
+        apply_remote_state(local, remote)
+    for seq, row in enumerate(rows):
+        row.seq = seq
+    allocate(local, rows, remote.original_value or local.value_cents)
+    db.session.flush()
+    return f"{code}: balance {local.balance_cents / 100:.2f}, {len(rows)} row(s)"
+
+
+def _ledger_done(voucher: Voucher) -> tuple[set[str], int]:
+    stmt = select(ReconciliationLedger.key, ReconciliationLedger.amount_cents).where(
+        ReconciliationLedger.clinic_id == voucher.clinic_id,
+        ReconciliationLedger.voucher_id == voucher.id,
+        ReconciliationLedger.state == "done",
+    )
+    done = list(db.session.execute(stmt))
+    return {key for key, _ in done}, sum(amount for _, amount in done)
+
+
+def _blocked(voucher: Voucher, now: datetime) -> str:
+    if voucher.status in BLOCKED_STATUSES:
+        return f"the voucher is {voucher.status} in VaocherApp"
+    if voucher.expires_at is not None and voucher.expires_at <= now:
+        return f"the voucher expired on {voucher.expires_at:%d/%m/%Y}"
+    return ""
+
+
+def allocate(voucher: Voucher, rows: Sequence[ReconciliationRow], value: int) -> None:
+    """Decide each row in order of use: what it redeems given the balance VaocherApp showed."""
+    done_keys, ledger_total = _ledger_done(voucher)
+    balance = voucher.balance_cents
+    # Money redeemed in VaocherApp that no portal run explains: staff redeemed by hand.
+    outside = max(0, value - balance - ledger_total) if value else 0
+    live = [r for r in rows if r.classification in REALLOCATED]
+    for row in live:
+        row.plan_balance_cents, row.plan_outside_cents, row.redeem_cents = balance, outside, 0
+    blocked = _blocked(voucher, utcnow())
+    fresh = [r for r in live if r.ref not in done_keys]
+    by_hand = next((r for r in fresh if outside and r.amount_cents == outside), None)
+    for row in live:
+        if row.ref in done_keys:
+            row.classification, row.reason = RowClass.ALREADY, "redeemed by an earlier run"
+        elif blocked:
+            row.classification, row.reason = RowClass.VOIDED, blocked
+        elif row is by_hand:
+            row.classification = RowClass.ALREADY
+            row.reason = "already redeemed by hand in VaocherApp (its balance is this much lower)"
+        else:
+            balance -= _decide(row, balance)
+
+
+def _decide(row: ReconciliationRow, balance: int) -> int:
+    """Classify one fresh row against what remains; returns what it takes (0 when excluded)."""
+    need = row.amount_cents
+    if balance <= 0:
+        row.classification, row.reason = RowClass.ALREADY, "nothing remains on the voucher"
+        return 0
+    if balance < need:
+        row.classification = RowClass.DIFFERENCE
+        row.reason = (
+            f"only {balance / 100:.2f} of {need / 100:.2f} remains (the rest was redeemed "
+            "outside the portal): redeeming the difference"
+        )
+    else:
+        row.classification, row.reason = RowClass.REDEEM, ""
+    row.redeem_cents = min(need, balance)
+    return 0 if row.excluded else row.redeem_cents
+
+
+def reallocate_voucher(batch: ReconciliationBatch, voucher_id: int) -> None:
+    """After an exclusion: decide the voucher's rows again from the balance the plan read."""
+    rows = _rows_of(batch, voucher_id, "")
+    voucher = db.session.get(Voucher, voucher_id)
+    first = next((r for r in rows if r.plan_balance_cents is not None), None)
+    if voucher is None or first is None:
+        return
+    saved = voucher.balance_cents
+    voucher.balance_cents = first.plan_balance_cents or 0
+    allocate(
+        voucher, rows, voucher.balance_cents + first.plan_outside_cents + _ledger_done(voucher)[1]
+    )
+    voucher.balance_cents = saved
+    db.session.flush()
+
+
+def summarise(batch: ReconciliationBatch) -> dict[str, Any]:
+    """Rows and cents per class (excluded rows counted apart), stored on the batch."""
+    stmt = (
+        select(
+            ReconciliationRow.classification,
+            ReconciliationRow.excluded,
+            func.count(),
+            func.coalesce(func.sum(ReconciliationRow.redeem_cents), 0),
+            func.coalesce(func.sum(ReconciliationRow.amount_cents), 0),
+        )
+        .where(ReconciliationRow.batch_id == batch.id)
+        .group_by(ReconciliationRow.classification, ReconciliationRow.excluded)
+    )
+    totals: dict[str, Any] = {}
+    for cls, excluded, count, redeem, amount in db.session.execute(stmt):
+        key = "excluded" if excluded else cls
+        entry = totals.setdefault(key, {"rows": 0, "redeem_cents": 0, "amount_cents": 0})
+        entry["rows"] += count
+        entry["redeem_cents"] += int(redeem)
+        entry["amount_cents"] += int(amount)
+    batch.totals = totals
+    db.session.flush()
+    return totals

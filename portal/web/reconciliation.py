@@ -1,0 +1,212 @@
+"""Reconciliation pages: upload an export, map its columns, review the plan, apply, report."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import BuildError
+from werkzeug.wrappers import Response as BaseResponse
+
+from portal.clients.vaocherapp import voucher_url
+from portal.extensions import db
+from portal.forms.jobs import ConfirmForm
+from portal.forms.reconciliation import UploadForm, chosen_columns, mapping_form
+from portal.jobs.start import start_run
+from portal.models import JobRun
+from portal.models.reconciliation import (
+    BatchStatus,
+    ReconciliationBatch,
+    ReconciliationRow,
+    RowClass,
+)
+from portal.services import DomainError
+from portal.services.export_reader import FIELDS, REQUIRED, ExportError
+from portal.services.reconciliation import (
+    approve_batch,
+    batches_query,
+    create_batch,
+    planned_cents,
+    report_rows,
+    rows_query,
+    set_mapping,
+    toggle_exclusion,
+)
+from portal.services.runs import RunAlreadyActive
+from portal.tenancy import Capability, current_clinic, owned_or_404, require, scope_to_clinic
+
+from .csv_export import csv_response
+from .htmx import page_or_fragment, paginate, see_other
+
+bp = scope_to_clinic(Blueprint("reconciliation", __name__))
+
+ROWS_PER_PAGE = 50
+CLASS_LABELS = {
+    RowClass.REDEEM: "Redeem",
+    RowClass.DIFFERENCE: "Redeem the difference",
+    RowClass.ALREADY: "Already redeemed (skip)",
+    RowClass.UNKNOWN: "Unknown code",
+    RowClass.VOIDED: "Voided or expired",
+    RowClass.AMBIGUOUS: "Ambiguous",
+    RowClass.INVALID: "Invalid row",
+    RowClass.PENDING: "Not checked yet",
+    "excluded": "Excluded by you",
+}
+
+
+def voucher_page_url(code: str) -> str:
+    """The voucher page (another area's endpoint): by path until that endpoint exists."""
+    try:
+        return url_for("vouchers.show", code=code)
+    except BuildError:
+        return f"/c/{current_clinic().slug}/vouchers/{code}"
+
+
+@bp.app_template_global("reconciliation_links")
+def _links() -> dict[str, object]:
+    return {"voucher_page": voucher_page_url, "vaocherapp": voucher_url}
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
+    limit = current_app.config["RECONCILIATION_MAX_UPLOAD_BYTES"] // (1024 * 1024)
+    flash(f"The file is larger than {limit} MB. Export a shorter date range.", "error")
+    return _index_page(UploadForm()), 413
+
+
+def _index_page(form: UploadForm) -> str:
+    page = paginate(batches_query(current_clinic()), current_app.config["PAGE_SIZE"])
+    return render_template("reconciliation/index.html", form=form, page=page)
+
+
+@bp.get("/")
+def index() -> str:
+    require(Capability.VIEW)
+    return _index_page(UploadForm())
+
+
+@bp.post("/upload")
+def upload() -> str | BaseResponse | tuple[str, int]:
+    require(Capability.RUN_JOBS)
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return _index_page(form), 400
+    file = form.export.data
+    try:
+        batch = create_batch(current_clinic(), current_user, file.filename or "", file.stream)
+    except (ExportError, DomainError) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _index_page(form), 400
+    db.session.commit()
+    if batch.status == BatchStatus.NEEDS_MAPPING:
+        return see_other(url_for("reconciliation.columns", batch_id=batch.id))
+    return _start(batch, "reconciliation.plan")
+
+
+def _start(batch: ReconciliationBatch, kind: str) -> BaseResponse:
+    try:
+        start_run(current_clinic(), current_user, kind, {"batch_id": batch.id})
+    except RunAlreadyActive as busy:
+        flash(f"{busy} Try again when it has finished.", "warning")
+    except DomainError as error:
+        flash(str(error), "error")
+    return see_other(url_for("reconciliation.show", batch_id=batch.id))
+
+
+@bp.route("/<int:batch_id>/columns", methods=["GET", "POST"])
+def columns(batch_id: int) -> str | BaseResponse | tuple[str, int]:
+    require(Capability.RUN_JOBS)
+    batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
+    if batch.status not in (BatchStatus.NEEDS_MAPPING, BatchStatus.PLANNED) or batch.apply_run_id:
+        abort(409, "The columns of this file can no longer be changed.")
+    form = mapping_form(
+        batch.headers, batch.mapping, request.form if request.method == "POST" else None
+    )
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            set_mapping(batch, chosen_columns(form))
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            db.session.query(ReconciliationRow).filter_by(batch_id=batch.id).delete()
+            db.session.commit()
+            return _start(batch, "reconciliation.plan")
+    status = 400 if request.method == "POST" else 200
+    page = render_template(
+        "reconciliation/columns.html", batch=batch, form=form, fields=FIELDS, required=REQUIRED
+    )
+    return page, status
+
+
+def _show_context(batch: ReconciliationBatch) -> dict[str, object]:
+    wanted = request.args.get("class", "")
+    wanted = wanted if wanted in CLASS_LABELS else ""
+    return {
+        "batch": batch,
+        "plan_run": db.session.get(JobRun, batch.plan_run_id) if batch.plan_run_id else None,
+        "apply_run": db.session.get(JobRun, batch.apply_run_id) if batch.apply_run_id else None,
+        "rows_page": paginate(rows_query(batch, wanted), ROWS_PER_PAGE),
+        "wanted": wanted,
+        "labels": CLASS_LABELS,
+        "planned": planned_cents(batch),
+        "confirm_form": ConfirmForm(),
+    }
+
+
+@bp.get("/<int:batch_id>")
+def show(batch_id: int) -> str:
+    require(Capability.VIEW)
+    batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
+    return page_or_fragment(
+        "reconciliation/show.html", "reconciliation/_batch.html", **_show_context(batch)
+    )
+
+
+@bp.post("/<int:batch_id>/rows/<int:row_id>/exclude")
+def exclude(batch_id: int, row_id: int) -> str | BaseResponse:
+    require(Capability.RUN_JOBS)
+    batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
+    row = owned_or_404(ReconciliationRow, current_clinic(), row_id)
+    if row.batch_id != batch.id or not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        toggle_exclusion(batch, row, request.form.get("excluded") == "1")
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    back = url_for("reconciliation.show", batch_id=batch.id)
+    return see_other(f"{back}?{request.query_string.decode()}" if request.query_string else back)
+
+
+@bp.route("/<int:batch_id>/approve", methods=["GET", "POST"])
+def approve(batch_id: int) -> str | BaseResponse:
+    require(Capability.RUN_JOBS)
+    batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
+    form = ConfirmForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return render_template(
+            "reconciliation/confirm_apply.html",
+            batch=batch,
+            form=form,
+            planned=planned_cents(batch),
+        )
+    try:
+        approve_batch(batch, current_user)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return see_other(url_for("reconciliation.show", batch_id=batch.id))
+    return _start(batch, "reconciliation.apply")
+
+
+@bp.get("/<int:batch_id>/report.csv")
+def report_csv(batch_id: int) -> Response:
+    require(Capability.VIEW)
+    batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
+    # Read now: the response streams after the request's database session has gone.
+    header, *rows = list(report_rows(batch))
+    filename = f"{current_clinic().slug}-reconciliation-{batch.id}.csv"
+    return csv_response(filename, header, rows)
