@@ -40,6 +40,9 @@ class BaseConfig:
     JOB_STALE_AFTER_SECONDS = float(os.environ.get("JOB_STALE_AFTER_SECONDS", "30"))
     JOB_TIMEOUT_SECONDS = int(os.environ.get("JOB_TIMEOUT_SECONDS", str(6 * 3600)))
     PAGE_SIZE = 25
+    # Accounting sync: when Reckon is down, retry after base * 2**attempt seconds (capped at 1 h).
+    ACCOUNTING_RETRY_BASE_SECONDS = int(os.environ.get("ACCOUNTING_RETRY_BASE_SECONDS", "60"))
+    ACCOUNTING_RETRY_MAX_ATTEMPTS = int(os.environ.get("ACCOUNTING_RETRY_MAX_ATTEMPTS", "8"))
     # Upstream credentials are encrypted with these Fernet keys (comma-separated, newest first;
     # older keys still decrypt until `flask rotate-encryption-key` re-encrypts everything).
     ENCRYPTION_KEYS = os.environ.get("ENCRYPTION_KEYS", "")

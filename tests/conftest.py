@@ -9,7 +9,11 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.portal"]
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+    "tests.fixtures.portal",
+    "tests.fixtures.connections",
+]
 
 _real_connect = socket.socket.connect
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import re
-from html import unescape
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -13,6 +11,8 @@ import requests
 from portal.crypto import SecretBox, secret_box
 from portal.extensions import db
 from portal.models import AuditEvent, Connection, ConnectionStatus, Provider
+from tests.fixtures.connections import connect_reckon as _connect_reckon
+from tests.fixtures.connections import consent as _consent
 
 BONDI = "/c/bondi-physio/connections"
 
@@ -32,36 +32,6 @@ def manager(demo, login):
 def _conn(provider: Provider) -> Connection | None:
     db.session.expire_all()
     return db.session.scalar(db.select(Connection).where(Connection.provider == provider))
-
-
-def _consent(location: str, decision: str = "allow") -> str:
-    """What the person does on Reckon's consent page; returns where Reckon sends the browser."""
-    page = requests.get(location, timeout=5)
-    action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
-    user = re.search(r'<option value="([^"]+)"', page.text).group(1)
-    form = {k: unescape(v) for k, v in fields.items()} | {"user_id": user, "decision": decision}
-    answer = requests.post(
-        urljoin(location, unescape(action)), data=form, allow_redirects=False, timeout=5
-    )
-    return answer.headers["Location"]
-
-
-def _connect_reckon(post, client, book_id: str | None):
-    start = post(f"{BONDI}/reckon/connect")
-    assert start.status_code == 303
-    query = parse_qs(urlsplit(start.headers["Location"]).query)
-    assert query["scope"] == ["openid read write offline_access"]
-    assert query["state"][0]
-    assert query["nonce"][0]
-    back = urlsplit(_consent(start.headers["Location"]))
-    callback = client.get(f"{back.path}?{back.query}")
-    if book_id is not None:
-        assert callback.headers["Location"].endswith(f"{BONDI}/reckon/book")
-        page = client.get(f"{BONDI}/reckon/book").get_data(as_text=True)
-        assert book_id in page
-        assert post(f"{BONDI}/reckon/book", {"book_id": book_id}).status_code == 303
-    return callback
 
 
 # ---- Cliniko -----------------------------------------------------------------------------------

@@ -1,5 +1,15 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from .accounting import (
+    AccountingSchedule,
+    AccountingSettings,
+    EntityKind,
+    MismatchLine,
+    MismatchReport,
+    SyncRecord,
+    SyncState,
+    SyncWatermark,
+)
 from .agency import Agency, Clinic
 from .audit import AuditEvent
 from .connection import Connection, ConnectionStatus, Provider
@@ -14,11 +24,14 @@ from .user import LoginAttempt, Membership, Role, User
 from .voucher import Voucher, VoucherEvent, VoucherEventKind, WebhookDelivery
 
 __all__ = [
+    "AccountingSchedule",
+    "AccountingSettings",
     "Agency",
     "AuditEvent",
     "Clinic",
     "Connection",
     "ConnectionStatus",
+    "EntityKind",
     "ExportColumnMapping",
     "ItemOutcome",
     "JobItem",
@@ -26,12 +39,17 @@ __all__ = [
     "JobStatus",
     "LoginAttempt",
     "Membership",
+    "MismatchLine",
+    "MismatchReport",
     "Provider",
     "ReconciliationBatch",
     "ReconciliationLedger",
     "ReconciliationRow",
     "RetryMode",
     "Role",
+    "SyncRecord",
+    "SyncState",
+    "SyncWatermark",
     "User",
     "Voucher",
     "VoucherEvent",

@@ -1,0 +1,139 @@
+"""Push one record to Reckon through its cross-reference: skip unchanged, update in place, never
+create twice.
+
+A create is preceded by a checkpoint (`attempted_at` committed by the caller), so after a crash
+between Reckon's 201 and our commit the next attempt finds the record by its reference first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from portal.clients.errors import OutcomeUnknown, RateLimited, Unavailable, UpstreamError
+from portal.extensions import db
+from portal.models import Clinic, SyncRecord, SyncState
+from portal.models.types import utcnow
+from portal.tenancy import owned
+
+from . import DomainError
+
+TRANSIENT = (Unavailable, RateLimited, OutcomeUnknown)
+BREAKER_THRESHOLD = 3  # consecutive transient failures before we stop calling Reckon this run
+
+
+class Unchanged(Exception):
+    """What we would send equals what was last sent: nothing to write."""
+
+
+class ReckonDown(DomainError):
+    """Reckon is down or rate-limiting: the record stays pending for the scheduled retry."""
+
+
+@dataclass
+class Breaker:
+    """Stops hammering Reckon once it is clearly down; later records stay pending untouched."""
+
+    failures: int = 0
+    last_error: str = ""
+    tripped: bool = field(default=False)
+
+    def check(self) -> None:
+        if self.tripped:
+            raise ReckonDown(f"Not sent: Reckon is unavailable ({self.last_error}). Kept pending.")
+
+    def failed(self, exc: UpstreamError) -> None:
+        self.failures, self.last_error = self.failures + 1, str(exc)
+        self.tripped = self.failures >= BREAKER_THRESHOLD
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+
+@dataclass
+class Push:
+    """How to reach one record in Reckon: find it by reference, create it, or update it."""
+
+    body: Any
+    find: Callable[[], str | None]
+    create: Callable[[], str]
+    update: Callable[[str], None] | None = None  # None: records Reckon cannot change (receipts)
+
+
+def sync_record(clinic: Clinic, kind: str, cliniko_id: str, **defaults: Any) -> SyncRecord:
+    """The cross-reference row for a Cliniko record, made (pending) on first sight."""
+    rec = db.session.scalar(
+        owned(SyncRecord, clinic).where(
+            SyncRecord.kind == kind, SyncRecord.cliniko_id == cliniko_id
+        )
+    )
+    if rec is None:
+        rec = SyncRecord(clinic_id=clinic.id, kind=kind, cliniko_id=cliniko_id, details={})
+        db.session.add(rec)
+    for name, value in defaults.items():
+        setattr(rec, name, value)
+    db.session.flush()
+    return rec
+
+
+def records_by_id(clinic: Clinic, kind: str) -> dict[str, SyncRecord]:
+    """Every cross-reference of one kind, by Cliniko id (one query, for lookups in bulk)."""
+    rows = db.session.scalars(owned(SyncRecord, clinic).where(SyncRecord.kind == kind))
+    return {r.cliniko_id: r for r in rows}
+
+
+def push_record(
+    rec: SyncRecord,
+    push: Push,
+    digest: str,
+    breaker: Breaker,
+    checkpoint: Callable[[], None],
+) -> str:
+    """Create or update `rec` in Reckon unless its hash is unchanged; returns what was done."""
+    if rec.reckon_id and rec.pushed_hash == digest and rec.state == SyncState.SYNCED:
+        raise Unchanged("Unchanged since the last sync.")
+    breaker.check()
+    try:
+        done = _write(rec, push, checkpoint)
+    except TRANSIENT as exc:
+        breaker.failed(exc)
+        rec.state, rec.message = SyncState.PENDING, str(exc)
+        raise ReckonDown(f"Kept pending: {exc}") from exc
+    except UpstreamError as exc:
+        breaker.succeeded()  # Reckon answered; this record is the problem
+        rec.state, rec.message = SyncState.FAILED, str(exc)
+        raise
+    breaker.succeeded()
+    rec.pushed_hash, rec.pushed_at = digest, utcnow()
+    rec.state, rec.message = SyncState.SYNCED, ""
+    db.session.flush()
+    return done
+
+
+def _write(rec: SyncRecord, push: Push, checkpoint: Callable[[], None]) -> str:
+    if rec.reckon_id is None and rec.attempted_at is not None:
+        rec.reckon_id = push.find()  # an earlier attempt may have reached Reckon
+        if rec.reckon_id and push.update is None:
+            return "Found the record an interrupted run had created."
+    if rec.reckon_id:
+        if push.update is None:
+            return "Already in Reckon."
+        push.update(rec.reckon_id)
+        return "Updated in Reckon."
+    rec.attempted_at = utcnow()
+    checkpoint()  # durable before the create, so a crash after it is detected next time
+    rec.reckon_id = push.create()
+    return "Created in Reckon."
+
+
+def pending_ids(clinic: Clinic, kind: str) -> list[str]:
+    """Cliniko ids of records not yet synced (pending or failed), so nothing is forgotten."""
+    stmt = select(SyncRecord.cliniko_id).where(
+        SyncRecord.clinic_id == clinic.id,
+        SyncRecord.kind == kind,
+        SyncRecord.state.in_((SyncState.PENDING, SyncState.FAILED)),
+    )
+    return list(db.session.scalars(stmt))

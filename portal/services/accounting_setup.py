@@ -1,0 +1,136 @@
+"""Accounting settings per clinic, validated against the Reckon book, and opening a sync run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from portal.clients.cliniko import ClinikoClient
+from portal.clients.errors import UpstreamError
+from portal.extensions import db
+from portal.models import AccountingSettings, Clinic, Connection, Provider, User
+from portal.models.types import utcnow
+from portal.tenancy import owned
+
+from . import DomainError
+from .accounting_push import Breaker
+from .accounting_source import tax_rates
+from .accounting_sync import SyncEnv
+from .audit import record_event
+from .connections import cliniko_client, connection_or_none, record_check
+from .reckon_link import reckon_client
+
+TAX_FIELDS = ("tax_service", "tax_product", "tax_voucher")
+ACCOUNT_FIELDS = ("account_service", "account_product", "account_voucher", "clearing_account")
+NAMING = {"patient_id": "Add the Cliniko patient id", "date_of_birth": "Add the date of birth"}
+
+
+@dataclass(frozen=True)
+class BookOptions:
+    """What the book offers: sales tax codes, ledger accounts, payment methods (names)."""
+
+    book_id: str
+    tax_codes: list[str]
+    accounts: list[str]
+    methods: list[str]
+
+
+def settings_for(clinic: Clinic) -> AccountingSettings:
+    """The clinic's settings row, made with the documented defaults on first use."""
+    row = db.session.scalar(owned(AccountingSettings, clinic))
+    if row is None:
+        row = AccountingSettings(clinic_id=clinic.id, tax_overrides={})
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def linked_pair(clinic: Clinic) -> tuple[Connection, Connection]:
+    """Both connections, or a message saying which to link first."""
+    cliniko = connection_or_none(clinic, Provider.CLINIKO)
+    reckon = connection_or_none(clinic, Provider.RECKON)
+    if not (cliniko and cliniko.sealed_secrets):
+        raise DomainError("Link Cliniko on the Connections page first.")
+    if not (reckon and reckon.sealed_secrets and reckon.detail("book_id")):
+        raise DomainError("Link Reckon One and choose its book on the Connections page first.")
+    return cliniko, reckon
+
+
+def book_options(clinic: Clinic) -> BookOptions:
+    """Fetch the book's tax codes, accounts and payment methods from Reckon."""
+    _, conn = linked_pair(clinic)
+    book_id, client = conn.detail("book_id"), reckon_client(conn)
+    try:
+        codes = sorted(tax_rates(client, book_id, utcnow().date()))
+        accounts = sorted(a.name for a in client.list_ledger_accounts(book_id))
+        methods = sorted(p.name for p in client.list_payment_methods(book_id))
+    except UpstreamError as exc:
+        record_check(conn, exc)
+        raise DomainError(f"Could not read the Reckon book: {exc}") from exc
+    finally:
+        client.close()
+    return BookOptions(book_id, codes, accounts, methods)
+
+
+def parse_overrides(text: str) -> dict[str, str]:
+    """`bi-123 = GST` lines → {"bi-123": "GST"} (Cliniko item key → tax code)."""
+    out: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        key, sep, code = line.partition("=")
+        if not sep or not key.strip() or not code.strip():
+            raise DomainError(f"Override line {number}: write it as 'bi-123 = GST'.")
+        out[key.strip()] = code.strip()
+    return out
+
+
+def save_settings(
+    clinic: Clinic, actor: User, values: dict[str, Any], options: BookOptions
+) -> AccountingSettings:
+    """Validate against the book (codes and accounts must exist), store, audit."""
+    problems = [
+        f"Tax code {values[f]} is not a sales tax code in the book."
+        for f in TAX_FIELDS
+        if values[f] not in options.tax_codes
+    ]
+    problems += [
+        f"Tax code {code} (for {key}) is not a sales tax code in the book."
+        for key, code in values["tax_overrides"].items()
+        if code not in options.tax_codes
+    ]
+    problems += [
+        f"Account {values[f]} is not in the book."
+        for f in ACCOUNT_FIELDS
+        if values[f] not in options.accounts
+    ]
+    if values["payment_method"] not in options.methods:
+        problems.append(f"Payment method {values['payment_method']} is not in the book.")
+    if problems:
+        raise DomainError(" ".join(problems))
+    row = settings_for(clinic)
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.book_id = options.book_id
+    db.session.flush()
+    record_event("accounting.settings", actor, clinic=clinic, target=options.book_id)
+    return row
+
+
+def open_sync(clinic: Clinic, checkpoint: Callable[[], None]) -> tuple[SyncEnv, ClinikoClient]:
+    """Clients and settings for a run; refuses if the book changed since settings were saved."""
+    cliniko_conn, reckon_conn = linked_pair(clinic)
+    settings = settings_for(clinic)
+    book_id = reckon_conn.detail("book_id")
+    if settings.book_id != book_id:
+        raise DomainError("Save the accounting settings for this Reckon book before syncing.")
+    reckon = reckon_client(reckon_conn)
+    try:
+        rates = tax_rates(reckon, book_id, utcnow().date())
+    except UpstreamError:
+        reckon.close()
+        raise
+    env = SyncEnv(clinic, settings, reckon, book_id, rates, checkpoint, Breaker())
+    return env, cliniko_client(cliniko_conn)
