@@ -78,15 +78,20 @@ def run_plan(ctx: RunContext) -> None:
     batch = _batch(ctx)
     batch.plan_run_id, batch.status = ctx.run_id, BatchStatus.PLANNING
     db.session.commit()
+    status, message = BatchStatus.FAILED, "The plan stopped: see its run."
     try:
         if not ctx.is_retry:
             _read_export(ctx, batch)
         if not ctx.stop_requested():
             _check_vouchers(ctx, batch)
+        status, message = BatchStatus.PLANNED, ""
+    except DomainError as error:
+        message = str(error)
+        raise
     finally:
         db.session.rollback()
         summarise(batch)
-        batch.status = BatchStatus.PLANNED
+        batch.status, batch.message = status, message
         db.session.commit()
 
 

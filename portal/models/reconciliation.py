@@ -89,6 +89,8 @@ class ReconciliationBatch(db.Model):  # type: ignore[name-defined]
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    clinic = relationship("Clinic")
+
     @property
     def can_edit_plan(self) -> bool:
         return self.status == BatchStatus.PLANNED and self.apply_run_id is None
