@@ -14,6 +14,7 @@ from rq import SimpleWorker
 from portal import create_app
 from portal.extensions import db
 from portal.jobs.queue import get_queue, get_redis
+from portal.jobs.schedule_tick import ensure_tick
 from portal.services.runs import sweep_stale_runs
 
 
@@ -26,6 +27,8 @@ def main() -> None:
     with app.app_context():
         sweep_stale_runs()
         db.session.commit()  # always: on SQLite even a no-op UPDATE holds the write lock until then
+        if args.with_scheduler:
+            ensure_tick()  # scheduled syncs and reports: the tick then re-queues itself
         worker = SimpleWorker([get_queue()], connection=get_redis())
         logging.getLogger("rq.worker").setLevel(logging.INFO)
         worker.work(with_scheduler=args.with_scheduler, burst=args.burst)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from flask import Flask
 
 from portal.extensions import db
-from portal.models import JobRun, JobStatus, ReconciliationBatch, ReconciliationRow, User
+from portal.models import (
+    JobRun,
+    JobStatus,
+    MismatchReport,
+    ReconciliationBatch,
+    ReconciliationRow,
+    User,
+)
 from tests.fixtures.portal import csrf_token
 
 SKIP_METHODS = {"HEAD", "OPTIONS"}
@@ -24,7 +33,13 @@ def _sample_values(demo, target_clinic, target_agency) -> dict[str, object]:
     row = ReconciliationRow(clinic_id=target_clinic.id, batch_id=batch.id, row_number=2)
     db.session.add(row)
     db.session.commit()
+    report = MismatchReport(
+        clinic_id=target_clinic.id, period_start=date(2025, 1, 1), period_end=date(2025, 1, 31)
+    )
+    db.session.add(report)
+    db.session.commit()
     return {
+        "report_id": report.id,
         "clinic": target_clinic.slug,
         "agency": target_agency.slug,
         "run_id": run.id,

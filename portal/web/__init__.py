@@ -16,4 +16,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(oauth.bp)
     app.register_blueprint(reconciliation.bp, url_prefix="/c/<clinic>/reconciliation")
     app.register_blueprint(agency.bp, url_prefix="/a/<agency>")
+    from .accounting import bp as accounting_bp
+
+    app.register_blueprint(accounting_bp, url_prefix="/c/<clinic>/accounting")
     errors.register(app)

@@ -1,0 +1,72 @@
+"""Forms of the accounting area: mapping settings, schedules, starting syncs and reports."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Optional, Regexp
+
+from portal.services.accounting_schedule import KINDS, WEEKDAYS
+from portal.services.accounting_setup import NAMING
+
+
+class SettingsForm(FlaskForm):
+    """Choices are filled from the Reckon book, so only codes and accounts it has can be picked."""
+
+    tax_service = SelectField("Tax code for services", validators=[DataRequired()])
+    tax_product = SelectField("Tax code for products", validators=[DataRequired()])
+    tax_voucher = SelectField("Tax code for voucher items", validators=[DataRequired()])
+    tax_overrides = TextAreaField(
+        "Tax code per item (one per line, e.g. bi-123 = GST; bi- billable item, pr- product)"
+    )
+    account_service = SelectField("Income account for services", validators=[DataRequired()])
+    account_product = SelectField("Income account for products", validators=[DataRequired()])
+    account_voucher = SelectField("Account for voucher items", validators=[DataRequired()])
+    clearing_account = SelectField("Clearing account for payments", validators=[DataRequired()])
+    payment_method = SelectField("Payment method for payments", validators=[DataRequired()])
+    customer_naming = SelectField(
+        "When two patients share a name",
+        choices=[SelectChoice(k, v) for k, v in NAMING.items()],
+        validators=[DataRequired()],
+    )
+    sync_from = DateField("Sync invoices issued from", validators=[Optional()])
+    sync_items = BooleanField("Items (products and billable items)")
+    sync_customers = BooleanField("Customers (patients with invoices)")
+    sync_invoices = BooleanField("Invoices")
+    sync_payments = BooleanField("Payments (incl. paid from account credit)")
+
+
+class ScheduleForm(FlaskForm):
+    kind = HiddenField(validators=[DataRequired()])
+    frequency = SelectField(
+        "How often", choices=[SelectChoice("daily", "Daily"), SelectChoice("weekly", "Weekly")]
+    )
+    weekday = SelectField(
+        "Day (weekly)", choices=[SelectChoice(i, d) for i, d in enumerate(WEEKDAYS)], coerce=int
+    )
+    local_time = StringField(
+        "Local time (HH:MM)",
+        default="02:00",
+        validators=[DataRequired(), Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message="Use HH:MM.")],
+    )
+    enabled = BooleanField("On", default=True)
+
+    def kind_title(self) -> str:
+        return KINDS.get(self.kind.data or "", "")
+
+
+class SyncForm(FlaskForm):
+    full = BooleanField("Full sync (re-read everything, not just changes)")
+
+
+class ReportForm(FlaskForm):
+    start = DateField("From", validators=[DataRequired()])
+    end = DateField("To", validators=[DataRequired()])

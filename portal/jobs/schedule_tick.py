@@ -1,0 +1,67 @@
+"""A one-minute tick on RQ's scheduler that starts due scheduled runs, then queues the next tick.
+
+Each tick's job id names its minute, so however many workers call `ensure_tick`, one tick per
+minute is queued. Needs a worker started with `--with-scheduler`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from portal.extensions import db
+from portal.models import Clinic
+from portal.models.types import utcnow
+from portal.services import DomainError
+from portal.services.accounting_schedule import due_schedules, next_run_at
+
+from .queue import get_queue
+
+log = logging.getLogger(__name__)
+TICK = "portal.jobs.schedule_tick.tick"
+INTERVAL = timedelta(minutes=1)
+
+
+def _slot(when: datetime) -> str:
+    return when.strftime("%Y%m%d%H%M")
+
+
+def ensure_tick(now: datetime | None = None) -> str:
+    """Queue the tick for the next minute (a no-op if that minute's tick is already queued)."""
+    due = (now or utcnow()).replace(second=0, microsecond=0) + INTERVAL
+    job_id = f"schedule-tick-{_slot(due)}"
+    queue = get_queue()
+    if queue.fetch_job(job_id) is None:
+        queue.enqueue_at(due, TICK, job_id=job_id, result_ttl=600, failure_ttl=86400)
+    return job_id
+
+
+def start_due_runs(now: datetime) -> list[int]:
+    """Start every due schedule's run and move its next run on; returns the runs started."""
+    from .start import start_run  # start imports the kinds, which import this module's neighbours
+
+    started = []
+    for schedule in due_schedules(now):
+        clinic = db.session.get(Clinic, schedule.clinic_id)
+        assert clinic is not None
+        schedule.next_run_at = next_run_at(schedule, clinic, now)
+        try:
+            run = start_run(clinic, None, schedule.kind, {})
+        except DomainError as exc:  # e.g. the previous run is still going: skip this slot
+            log.info("schedule %s skipped: %s", schedule.id, exc)
+        else:
+            schedule.last_run_id = run.id
+            started.append(run.id)
+        db.session.commit()
+    return started
+
+
+def tick() -> list[int]:
+    """The RQ entry point: run what is due, then chain the next tick."""
+    with current_app.app_context():
+        try:
+            return start_due_runs(utcnow())
+        finally:
+            ensure_tick()

@@ -1,0 +1,76 @@
+"""Schedules: run the accounting sync or the mismatch report daily or weekly at a local time."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import AccountingSchedule, Clinic, User
+from portal.models.types import utcnow
+from portal.tenancy import owned
+
+from . import DomainError
+from .audit import record_event
+
+KINDS = {"accounting.sync": "Accounting sync", "accounting.report": "Mismatch report"}
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def next_run_at(schedule: AccountingSchedule, clinic: Clinic, after: datetime) -> datetime:
+    """The first local run time strictly after `after`, in UTC (DST-aware via zoneinfo)."""
+    tz = ZoneInfo(clinic.timezone)
+    hour, minute = (int(x) for x in schedule.local_time.split(":"))
+    local = after.astimezone(tz)
+    day = local.date()
+    for _ in range(8):
+        candidate = datetime.combine(day, time(hour, minute), tzinfo=tz)
+        weekday_ok = schedule.frequency == "daily" or candidate.weekday() == schedule.weekday
+        if weekday_ok and candidate > local:
+            return candidate.astimezone(ZoneInfo("UTC"))
+        day += timedelta(days=1)
+    raise AssertionError("unreachable: a week always has the weekday")
+
+
+def schedules_of(clinic: Clinic) -> dict[str, AccountingSchedule | None]:
+    rows = {s.kind: s for s in db.session.scalars(owned(AccountingSchedule, clinic))}
+    return {kind: rows.get(kind) for kind in KINDS}
+
+
+def save_schedule(
+    clinic: Clinic,
+    actor: User,
+    kind: str,
+    frequency: str,
+    weekday: int,
+    local_time: str,
+    enabled: bool,
+) -> AccountingSchedule:
+    """Create or change a schedule and compute its next run."""
+    if kind not in KINDS or frequency not in ("daily", "weekly"):
+        raise DomainError("Choose the sync or the report, daily or weekly.")
+    row = schedules_of(clinic)[kind]
+    if row is None:
+        row = AccountingSchedule(clinic_id=clinic.id, kind=kind)
+        db.session.add(row)
+    row.frequency, row.weekday, row.local_time, row.enabled = (
+        frequency,
+        weekday,
+        local_time,
+        enabled,
+    )
+    row.next_run_at = next_run_at(row, clinic, utcnow()) if enabled else None
+    db.session.flush()
+    detail = {"frequency": frequency, "time": local_time, "enabled": enabled}
+    record_event("accounting.schedule", actor, clinic=clinic, target=kind, detail=detail)
+    return row
+
+
+def due_schedules(now: datetime) -> list[AccountingSchedule]:
+    """Enabled schedules whose time has come, across every clinic (the tick runs them)."""
+    stmt = select(AccountingSchedule).where(
+        AccountingSchedule.enabled, AccountingSchedule.next_run_at <= now
+    )
+    return list(db.session.scalars(stmt.order_by(AccountingSchedule.next_run_at)))

@@ -1,0 +1,218 @@
+"""Accounting: mapping settings, schedules, starting syncs and reports, the mismatch report."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Response, flash, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms import SelectChoice
+
+from portal.extensions import db
+from portal.forms.accounting import ReportForm, ScheduleForm, SettingsForm, SyncForm
+from portal.jobs.start import start_run
+from portal.models import MismatchLine, MismatchReport, SyncRecord, SyncState
+from portal.models.types import utcnow
+from portal.services import DomainError
+from portal.services.accounting_links import invoice_links
+from portal.services.accounting_schedule import KINDS, save_schedule, schedules_of
+from portal.services.accounting_setup import (
+    BookOptions,
+    book_options,
+    parse_overrides,
+    save_settings,
+    settings_for,
+)
+from portal.services.runs import RunAlreadyActive
+from portal.tenancy import Capability, current_clinic, owned, owned_or_404, require, scope_to_clinic
+
+from .csv_export import csv_response
+from .htmx import paginate, see_other
+
+bp = scope_to_clinic(Blueprint("accounting", __name__))
+LINES_PER_PAGE = 100
+FIELDS = (
+    *("tax_service", "tax_product", "tax_voucher", "account_service", "account_product"),
+    *("account_voucher", "clearing_account", "payment_method", "customer_naming", "sync_from"),
+)
+FLAGS = ("sync_items", "sync_customers", "sync_invoices", "sync_payments")
+
+
+def _schedule_forms() -> list[ScheduleForm]:
+    forms = []
+    for kind, row in schedules_of(current_clinic()).items():
+        form = ScheduleForm(prefix=kind.replace(".", "-"), obj=row, kind=kind)
+        form.kind.data = kind
+        forms.append(form)
+    return forms
+
+
+@bp.get("/")
+def index() -> str:
+    require(Capability.VIEW)
+    clinic = current_clinic()
+    counts = db.session.execute(
+        select(SyncRecord.kind, SyncRecord.state, func.count())
+        .where(SyncRecord.clinic_id == clinic.id)
+        .group_by(SyncRecord.kind, SyncRecord.state)
+    ).all()
+    attention = db.session.scalars(
+        owned(SyncRecord, clinic)
+        .where(SyncRecord.state.in_((SyncState.NEEDS_ACTION, SyncState.FAILED)))
+        .order_by(SyncRecord.updated_at.desc())
+        .limit(50)
+    )
+    reports = db.session.scalars(
+        owned(MismatchReport, clinic).order_by(MismatchReport.id.desc()).limit(10)
+    )
+    today = utcnow().date()
+    return render_template(
+        "accounting/index.html",
+        settings=settings_for(clinic),
+        counts=counts,
+        attention=list(attention),
+        reports=list(reports),
+        schedules=schedules_of(clinic),
+        schedule_forms=_schedule_forms(),
+        sync_form=SyncForm(),
+        report_form=ReportForm(start=today - timedelta(days=90), end=today),
+        kinds=KINDS,
+    )
+
+
+@bp.get("/schedule")
+def schedule_panel() -> str:
+    """The next and last scheduled runs (the clinic page loads this fragment)."""
+    require(Capability.VIEW)
+    return render_template(
+        "accounting/_schedule.html", schedules=schedules_of(current_clinic()), kinds=KINDS
+    )
+
+
+def _fill(form: SettingsForm, options: BookOptions) -> None:
+    for name in ("tax_service", "tax_product", "tax_voucher"):
+        getattr(form, name).choices = [SelectChoice(c, c) for c in options.tax_codes]
+    for name in ("account_service", "account_product", "account_voucher", "clearing_account"):
+        getattr(form, name).choices = [SelectChoice(a, a) for a in options.accounts]
+    form.payment_method.choices = [SelectChoice(p, p) for p in options.methods]
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings() -> Any:
+    require(Capability.MANAGE_CONNECTIONS)
+    clinic = current_clinic()
+    row = settings_for(clinic)
+    try:
+        options = book_options(clinic)
+    except DomainError as exc:
+        db.session.commit()  # keep the connection's recorded health
+        return render_template("accounting/settings.html", form=None, error=str(exc))
+    form = SettingsForm(obj=row)
+    _fill(form, options)
+    if request.method == "GET":
+        form.tax_overrides.data = "\n".join(f"{k} = {v}" for k, v in row.tax_overrides.items())
+    elif form.validate_on_submit():
+        try:
+            values = {name: getattr(form, name).data for name in FIELDS + FLAGS}
+            values["tax_overrides"] = parse_overrides(form.tax_overrides.data or "")
+            save_settings(clinic, current_user, values, options)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash("Accounting settings saved.", "success")
+            return see_other(url_for("accounting.index"))
+    return render_template("accounting/settings.html", form=form, book=options, error=None)
+
+
+@bp.post("/sync")
+def sync() -> BaseResponse:
+    require(Capability.RUN_JOBS)
+    form = SyncForm()
+    params = {"full": bool(form.full.data)} if form.validate_on_submit() else {}
+    return _start("accounting.sync", params)
+
+
+@bp.post("/reports")
+def start_report() -> BaseResponse:
+    require(Capability.RUN_JOBS)
+    form = ReportForm()
+    if not form.validate_on_submit() or form.start.data > form.end.data:
+        flash("Choose a period whose start is before its end.", "error")
+        return see_other(url_for("accounting.index"))
+    return _start("accounting.report", {"start": str(form.start.data), "end": str(form.end.data)})
+
+
+def _start(kind: str, params: dict[str, Any]) -> BaseResponse:
+    try:
+        run = start_run(current_clinic(), current_user, kind, params)
+    except RunAlreadyActive as busy:
+        flash("That is already running; here is its progress.", "info")
+        return see_other(url_for("jobs.show", run_id=busy.run.id))
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return see_other(url_for("accounting.index"))
+    return see_other(url_for("jobs.show", run_id=run.id))
+
+
+@bp.post("/schedules")
+def schedule() -> BaseResponse:
+    require(Capability.RUN_JOBS)
+    kind = request.form.get("kind", "")
+    form = ScheduleForm(prefix=kind.replace(".", "-"))
+    form.kind.data = kind
+    if form.validate_on_submit():
+        save_schedule(
+            current_clinic(),
+            current_user,
+            kind,
+            form.frequency.data or "daily",
+            int(form.weekday.data or 0),
+            form.local_time.data or "02:00",
+            bool(form.enabled.data),
+        )
+        db.session.commit()
+        flash(f"{KINDS.get(kind, 'Schedule')} schedule saved.", "success")
+    else:
+        problems = [msg for messages in form.errors.values() for msg in messages]
+        flash("Check the schedule: " + "; ".join(problems), "error")
+    return see_other(url_for("accounting.index"))
+
+
+def _lines(report: MismatchReport) -> Any:
+    return select(MismatchLine).where(
+        MismatchLine.report_id == report.id, MismatchLine.clinic_id == report.clinic_id
+    )
+
+
+@bp.get("/reports/<int:report_id>")
+def report(report_id: int) -> str:
+    require(Capability.VIEW)
+    row = owned_or_404(MismatchReport, current_clinic(), report_id)
+    stmt = _lines(row).order_by(MismatchLine.resolved, MismatchLine.issue_date, MismatchLine.id)
+    page = paginate(stmt, LINES_PER_PAGE)
+    links = invoice_links(current_clinic())
+    return render_template("accounting/report.html", report=row, page=page, links=links)
+
+
+@bp.get("/reports/<int:report_id>.csv")
+def report_csv(report_id: int) -> Response:
+    require(Capability.VIEW)
+    row = owned_or_404(MismatchReport, current_clinic(), report_id)
+    links = invoice_links(current_clinic())
+    header = ["kind", "reference", "issue_date", "cliniko", "reckon", "message", "carried_over"]
+    header += ["resolved", "first_seen", "cliniko_url", "reckon_url"]
+    lines = db.session.scalars(_lines(row).order_by(MismatchLine.id))
+    rows = (
+        [
+            *(ln.kind, ln.reference, ln.issue_date, ln.cliniko_value, ln.reckon_value, ln.message),
+            *(ln.carried_over, ln.resolved, ln.first_seen_at.date()),
+            *(links.cliniko(ln.cliniko_id), links.reckon(ln.reckon_id)),
+        ]
+        for ln in lines
+    )
+    return csv_response(f"mismatch-report-{row.id}.csv", header, rows)
