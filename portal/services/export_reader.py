@@ -143,7 +143,11 @@ def sniff_export(path: Path) -> ExportFormat:
     if "\x00" in sample:
         raise ExportError("This file is not text. Upload the CSV from Cliniko's data export.")
     delimiter = _sniff_delimiter(sample)
-    headers = next(csv.reader(io.StringIO(sample.lstrip("\ufeff")), delimiter=delimiter), [])
+    try:
+        reader = csv.reader(io.StringIO(sample.lstrip("\ufeff"), newline=""), delimiter=delimiter)
+        headers = next(reader, [])
+    except csv.Error as exc:
+        raise ExportError(f"The first row cannot be read as CSV ({exc}).") from None
     headers = [h.strip().lstrip("\ufeff") for h in headers]
     if not any(headers):
         raise ExportError("The first row has no column names. Export the file from Cliniko again.")
