@@ -65,7 +65,8 @@ def test_report_finds_seeded_discrepancies_and_carries_them_over(
     assert ("missing_in_reckon", deleted["reference"]) in lines
     status = lines[("status", f"CLINIKO-INV-{paid_but_open['number']}")]
     assert status.message == "Paid in Cliniko, open in Reckon."
-    assert status.cliniko_id == paid_but_open["id"] and status.reckon_id
+    assert status.cliniko_id == paid_but_open["id"]
+    assert status.reckon_id
     assert any(row["differs"] for row in found.summary["totals"])
 
     # Fix one (the sync settles the payment); the others carry over to the next report.

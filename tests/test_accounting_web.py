@@ -21,7 +21,8 @@ def _form(**changes):
 
 def test_settings_are_validated_against_the_book(linked_clinic, client, post):
     page = client.get(f"{ACC}/settings").get_data(as_text=True)
-    assert "Cliniko Clearing" in page and "FRE" in page
+    assert "Cliniko Clearing" in page
+    assert "FRE" in page
     refused = post(f"{ACC}/settings", _form(tax_overrides="bi-1 = NOPE"), follow_redirects=True)
     assert "Tax code NOPE" in refused.get_data(as_text=True)
     bad_account = post(f"{ACC}/settings", _form(clearing_account="Petty cash"))
@@ -53,7 +54,8 @@ def test_viewer_reads_reports_but_cannot_act(linked_clinic, client, post, login)
     post("/logout")
     login("viewer@example.com")
     page = client.get(f"{ACC}/reports/{report.id}").get_data(as_text=True)
-    assert "cliniko.com/invoices/77" in page and "/Core/Invoices/abc" in page
+    assert "cliniko.com/invoices/77" in page
+    assert "/Core/Invoices/abc" in page
     csv = client.get(f"{ACC}/reports/{report.id}.csv").get_data(as_text=True)
     assert "'=HYPERLINK(evil)" in csv
     assert post(f"{ACC}/sync").status_code == 403
@@ -85,6 +87,7 @@ def test_schedule_runs_from_the_tick_and_the_clinic_page_shows_it(linked_clinic,
     assert row.last_run_id == started[0]
     assert row.next_run_at > utcnow() + timedelta(days=6)
     panel = client.get(f"{ACC}/schedule").get_data(as_text=True)
-    assert f"#{started[0]}" in panel and "06:30" in panel
+    assert f"#{started[0]}" in panel
+    assert "06:30" in panel
     assert "accounting/schedule" in client.get("/c/bondi-physio/").get_data(as_text=True)
     assert ensure_tick() == ensure_tick()  # one tick per minute however often it is ensured
