@@ -55,7 +55,9 @@ def cliniko_account(sandbox: Any, accounts: dict[str, Any]) -> Any:
 def writes(sandbox: Any, since: int = 0) -> list[dict[str, Any]]:
     """Reckon requests that change something, from the sandbox's request log."""
     log = requests.get(
-        f"{sandbox.url}/_sandbox/requests", params={"upstream": "reckon", "since": since}, timeout=10
+        f"{sandbox.url}/_sandbox/requests",
+        params={"upstream": "reckon", "since": since},
+        timeout=10,
     ).json()["requests"]
     return [r for r in log if r["method"] in ("POST", "PUT", "PATCH", "DELETE")]
 
