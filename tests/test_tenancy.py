@@ -15,6 +15,7 @@ from portal.models import (
     ReconciliationBatch,
     ReconciliationRow,
     User,
+    Voucher,
 )
 from tests.fixtures.portal import csrf_token
 
@@ -37,8 +38,11 @@ def _sample_values(demo, target_clinic, target_agency) -> dict[str, object]:
         clinic_id=target_clinic.id, period_start=date(2025, 1, 1), period_end=date(2025, 1, 31)
     )
     db.session.add(report)
+    voucher = Voucher(clinic_id=target_clinic.id, code="TENANT-ONLY-1")
+    db.session.add(voucher)
     db.session.commit()
     return {
+        "code": voucher.code,
         "report_id": report.id,
         "clinic": target_clinic.slug,
         "agency": target_agency.slug,

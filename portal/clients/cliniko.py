@@ -39,6 +39,10 @@ PER_PAGE = 100  # the documented maximum
 # ---- ASSUMPTIONS no public source confirms (cliniko.md [I]); correct them here only. ----------
 # The web app's patient page; the docs only document the API.
 ASSUMED_PATIENT_WEB_URL = "https://{subdomain}.{shard}.cliniko.com/patients/{patient_id}"
+ASSUMED_BILLABLE_ITEM_WEB_URL = (
+    "https://{subdomain}.{shard}.cliniko.com/settings/billable_items/{item_id}"
+)
+ASSUMED_INVOICE_WEB_URL = "https://{subdomain}.{shard}.cliniko.com/invoices/{invoice_id}"
 # The documented billable-item filters omit item_code, so a filter may 400 ("not searchable") or be
 # ignored: we try it, check each result's code ourselves, and fall back to a full scan on a 400.
 ASSUMED_ITEM_CODE_FILTERABLE = True
@@ -69,6 +73,16 @@ def shard_from_api_key(api_key: str) -> str:
 def patient_web_url(subdomain: str, shard: str, patient_id: str) -> str:
     """Link to a patient in the Cliniko web app (URL shape assumed, see ASSUMED_PATIENT_WEB_URL)."""
     return ASSUMED_PATIENT_WEB_URL.format(subdomain=subdomain, shard=shard, patient_id=patient_id)
+
+
+def billable_item_web_url(subdomain: str, shard: str, item_id: str) -> str:
+    """Link to a billable item's settings page (URL shape assumed)."""
+    return ASSUMED_BILLABLE_ITEM_WEB_URL.format(subdomain=subdomain, shard=shard, item_id=item_id)
+
+
+def invoice_web_url(subdomain: str, shard: str, invoice_id: str) -> str:
+    """Link to an invoice in the Cliniko web app (URL shape assumed)."""
+    return ASSUMED_INVOICE_WEB_URL.format(subdomain=subdomain, shard=shard, invoice_id=invoice_id)
 
 
 def _wire(fields: Mapping[str, Any]) -> dict[str, Any]:

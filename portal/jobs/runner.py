@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -14,9 +15,11 @@ from portal.models.types import utcnow
 
 from . import kinds  # noqa: F401 — registers every kind
 from .context import Heartbeat, RunContext
+from .queue import get_queue
 from .registry import get_kind
 
 log = logging.getLogger(__name__)
+RETRY_LATER = "portal.jobs.start.retry_failed_later"
 
 
 def _refs(run_ids: list[int], outcomes: tuple[str, ...]) -> set[str]:
@@ -82,4 +85,28 @@ def _execute(run_id: int) -> str:
         run.status, run.finished_at, run.message = status, utcnow(), message
         run.current_item = ""
         db.session.commit()
+    _after_run(run)
     return str(status)
+
+
+def _retry_attempt(run: JobRun) -> int:
+    """How many automatic retries of failed items came before this run."""
+    attempt, parent = 0, run
+    while parent.parent is not None and parent.retry_mode == RetryMode.FAILED:
+        attempt, parent = attempt + 1, parent.parent
+    return attempt
+
+
+def _after_run(run: JobRun) -> None:
+    """Schedule the kind's automatic retry of failed items, and pick up work that arrived."""
+    kind = get_kind(run.kind)
+    attempt = _retry_attempt(run)
+    if run.failed_count and attempt < len(kind.retry_delays):
+        delay = kind.retry_delays[attempt]
+        get_queue().enqueue_in(timedelta(seconds=delay), RETRY_LATER, run.id)
+        run.message += f" Failed items are retried automatically in {delay:.0f} s."
+        db.session.commit()
+    if kind.more_work and run.status != JobStatus.CANCELLED and kind.more_work(run):
+        from .start import start_follow_up
+
+        start_follow_up(run.clinic, run.kind)

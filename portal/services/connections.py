@@ -25,6 +25,11 @@ from .audit import record_event
 
 WEBHOOK_PATH = "/hooks/vaocherapp/{token}"  # the webhook blueprint serves this path
 
+
+class NotLinked(DomainError):
+    """The clinic has not linked the account this needs."""
+
+
 REJECTED = {
     Provider.CLINIKO: "Cliniko rejected the API key. Check that it is still current (not revoked "
     "or regenerated in Cliniko) and that it was pasted whole, including its suffix such as -au2.",
@@ -65,7 +70,7 @@ def store_secrets(conn: Connection, values: dict[str, str], hint_from: str) -> N
 
 def secrets_of(conn: Connection) -> dict[str, str]:
     if not conn.sealed_secrets:
-        raise DomainError(f"{Provider(conn.provider).label} is not linked for this clinic.")
+        raise NotLinked(f"{Provider(conn.provider).label} is not linked for this clinic.")
     return secret_box().open(conn.sealed_secrets)
 
 

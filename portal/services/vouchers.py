@@ -6,17 +6,34 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from portal.clients import OutcomeUnknown
 from portal.clients.vaocherapp import Voucher as RemoteVoucher
 from portal.extensions import db
-from portal.models import Clinic, Voucher, VoucherEvent, VoucherEventKind
+from portal.models import (
+    Clinic,
+    Connection,
+    Provider,
+    User,
+    Voucher,
+    VoucherEvent,
+    VoucherEventKind,
+)
 from portal.tenancy import owned
+
+from . import DomainError
+from .audit import record_event
+from .connections import NotLinked, connection_or_none, vaocherapp_client
 
 
 def voucher_by_code(clinic: Clinic, code: str) -> Voucher | None:
     """Codes are matched without stray spaces and case, as staff type them into Cliniko."""
     clean = code.strip()
-    stmt = owned(Voucher, clinic).where(func.upper(Voucher.code) == clean.upper())
-    return db.session.scalar(stmt)
+    exact = db.session.scalar(owned(Voucher, clinic).where(Voucher.code == clean))
+    if exact is not None:  # the usual case, served by the (clinic, code) unique index
+        return exact
+    return db.session.scalar(
+        owned(Voucher, clinic).where(func.upper(Voucher.code) == clean.upper())
+    )
 
 
 def record_voucher_event(
@@ -95,3 +112,78 @@ def count_vouchers(clinic: Clinic) -> int:
     return (
         db.session.scalar(select(func.count()).select_from(owned(Voucher, clinic).subquery())) or 0
     )
+
+
+def refresh_voucher(clinic: Clinic, voucher: Voucher) -> bool:
+    """Re-read one voucher from VaocherApp; True when something changed."""
+    client = vaocherapp_client(_vaocherapp(clinic))
+    try:
+        remote = client.get_voucher(voucher.code)
+    finally:
+        client.close()
+    changed = apply_remote_state(voucher, remote)
+    if changed:
+        record_voucher_event(
+            voucher,
+            VoucherEventKind.UPDATED,
+            message=f"Refreshed: {voucher.status}, balance {voucher.balance_cents / 100:.2f}",
+        )
+    db.session.flush()
+    return changed
+
+
+def _vaocherapp(clinic: Clinic) -> Connection:
+    conn = connection_or_none(clinic, Provider.VAOCHERAPP)
+    if conn is None or not conn.sealed_secrets:
+        raise NotLinked("Link VaocherApp first.")
+    return conn
+
+
+def mark_redeemed(clinic: Clinic, actor: User, voucher: Voucher, expected_cents: int) -> int:
+    """Redeem the whole remaining balance in VaocherApp, once; returns the amount redeemed.
+
+    `expected_cents` is the amount the person confirmed; if VaocherApp's balance differs now,
+    nothing is redeemed and they are asked again. A redeem whose answer was lost is settled by
+    re-reading the balance, never by sending it again.
+    """
+    client = vaocherapp_client(_vaocherapp(clinic))
+    try:
+        remote = client.get_voucher(voucher.code)
+        if remote.remain_balance <= 0:
+            apply_remote_state(voucher, remote)
+            raise DomainError("VaocherApp shows this voucher as fully redeemed already.")
+        if remote.remain_balance != expected_cents:
+            apply_remote_state(voucher, remote)
+            raise DomainError(
+                f"The balance in VaocherApp is now {remote.remain_balance / 100:.2f}; "
+                "nothing was redeemed. Check the amount and confirm again."
+            )
+        reason = f"Marked redeemed in Clinic Portal by {actor.name}"
+        try:
+            client.redeem_voucher(voucher.code, expected_cents, reason)
+        except OutcomeUnknown as unknown:
+            after = client.get_voucher(voucher.code)
+            if after.remain_balance != remote.remain_balance - expected_cents:
+                raise DomainError(
+                    "VaocherApp did not confirm the redeem and the balance "
+                    "is unchanged; nothing was redeemed. Try again."
+                ) from unknown
+        final = client.get_voucher(voucher.code)
+    finally:
+        client.close()
+    apply_remote_state(voucher, final)
+    record_voucher_event(
+        voucher,
+        VoucherEventKind.REDEEMED,
+        message=f"{expected_cents / 100:.2f} redeemed in VaocherApp by {actor.name}",
+        detail={"amount_cents": expected_cents, "by": actor.email},
+    )
+    record_event(
+        "voucher.mark_redeemed",
+        actor,
+        clinic=clinic,
+        target=voucher.code,
+        detail={"amount_cents": expected_cents},
+    )
+    db.session.flush()
+    return expected_cents

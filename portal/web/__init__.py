@@ -6,7 +6,20 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import agency, auth, clinics, connections, errors, home, jobs, oauth, reconciliation
+    from . import (
+        agency,
+        auth,
+        clinics,
+        connections,
+        errors,
+        home,
+        jobs,
+        oauth,
+        patient_button,
+        reconciliation,
+        vouchers,
+        webhooks,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
@@ -14,6 +27,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs.bp, url_prefix="/c/<clinic>/jobs")
     app.register_blueprint(connections.bp, url_prefix="/c/<clinic>/connections")
     app.register_blueprint(oauth.bp)
+    app.register_blueprint(vouchers.bp, url_prefix="/c/<clinic>/vouchers")
+    app.register_blueprint(patient_button.bp, url_prefix="/c/<clinic>/cliniko")
+    app.register_blueprint(webhooks.bp)
     app.register_blueprint(reconciliation.bp, url_prefix="/c/<clinic>/reconciliation")
     app.register_blueprint(agency.bp, url_prefix="/a/<agency>")
     from .accounting import bp as accounting_bp

@@ -8,6 +8,7 @@ from portal.extensions import db
 from portal.forms.jobs import DemoJobForm
 from portal.models import JobRun
 from portal.services.runs import sweep_stale_runs
+from portal.services.voucher_browser import voucher_figures
 from portal.tenancy import Capability, current_clinic, owned, require, scope_to_clinic
 
 bp = scope_to_clinic(Blueprint("clinics", __name__))
@@ -20,4 +21,9 @@ def home() -> str:
     sweep_stale_runs()
     db.session.commit()  # always: on SQLite even a no-op UPDATE holds the write lock until then
     recent = db.session.scalars(owned(JobRun, clinic).order_by(JobRun.id.desc()).limit(5))
-    return render_template("clinics/home.html", recent_runs=list(recent), demo_form=DemoJobForm())
+    return render_template(
+        "clinics/home.html",
+        recent_runs=list(recent),
+        demo_form=DemoJobForm(),
+        figures=voucher_figures(clinic),
+    )

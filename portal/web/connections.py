@@ -65,14 +65,19 @@ def _page(status: int = 200, **extra: object) -> tuple[str, int]:
         "confirm_form": ConfirmForm(),
         "webhook_url": _webhook_url(vaocher) if vaocher and vaocher.webhook_token else "",
         "webhook_hint": webhook_secret_hint(vaocher) if vaocher else "",
+        "patient_button_url": _public_url(url_for("patient_button.patient")),
         **extra,
     }
     return render_template("connections/index.html", **context), status
 
 
-def _webhook_url(conn: Connection) -> str:
+def _public_url(path: str) -> str:
     base = current_app.config["PUBLIC_BASE_URL"] or request.host_url
-    return base.rstrip("/") + webhook_path(conn)
+    return base.rstrip("/") + path
+
+
+def _webhook_url(conn: Connection) -> str:
+    return _public_url(webhook_path(conn))
 
 
 @bp.get("/")

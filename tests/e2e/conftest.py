@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask
 from playwright.sync_api import Page
-from werkzeug.serving import make_server
 
 
 @pytest.fixture(scope="session")
@@ -28,17 +25,6 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any], chromium_
             "--disable-quic",
         ],
     }
-
-
-@pytest.fixture(scope="session")
-def live_server(app: Flask) -> Iterator[str]:
-    """The test app served over real HTTP on a free loopback port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-portal", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -1,0 +1,122 @@
+"""Voucher jobs: webhook intake, provisioning into Cliniko, and the backfill from VaocherApp."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import JobRun, Provider, Voucher, WebhookDelivery
+from portal.services.connections import NotLinked, connection_or_none, vaocherapp_client
+from portal.services.provisioning import provision_voucher
+from portal.services.vouchers import upsert_voucher
+from portal.services.webhook_intake import (
+    deliveries_arrived_since,
+    pending_deliveries,
+    process_delivery,
+)
+from portal.tenancy import owned
+
+from .context import ItemSkipped, RunContext, WorkItem
+from .registry import job_kind
+from .start import start_follow_up
+
+# Cliniko hiccups are retried by the client; these waits cover longer outages.
+PROVISION_RETRY_DELAYS = (30.0, 120.0, 600.0)
+
+
+def _unprovisioned_exist(clinic_id: int, since: datetime | None = None) -> bool:
+    stmt = select(Voucher.id).where(
+        Voucher.clinic_id == clinic_id,
+        Voucher.status == "active",
+        Voucher.cliniko_billable_item_id.is_(None),
+        Voucher.test_mode.is_(False),
+    )
+    if since is not None:
+        stmt = stmt.where(Voucher.created_at >= since)
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def _new_deliveries(run: JobRun) -> bool:
+    return deliveries_arrived_since(run.clinic_id, run.started_at or run.created_at)
+
+
+def _new_vouchers(run: JobRun) -> bool:
+    return _unprovisioned_exist(run.clinic_id, since=run.started_at or run.created_at)
+
+
+@job_kind("vouchers.intake", "Voucher webhooks", more_work=_new_deliveries)
+def run_intake(ctx: RunContext) -> None:
+    deliveries = pending_deliveries(ctx.clinic)
+    items = [
+        WorkItem(
+            ref=f"delivery-{d.id}", label=f"{d.event or 'event'} {d.voucher_code}", payload=d.id
+        )
+        for d in deliveries
+    ]
+
+    def handle(item: WorkItem) -> str:
+        delivery = db.session.get(WebhookDelivery, item.payload)
+        assert delivery is not None
+        voucher = process_delivery(ctx.clinic, delivery, ctx.run_id)
+        return (
+            f"Voucher {voucher.code}: {voucher.status}, balance {voucher.balance_cents / 100:.2f}"
+        )
+
+    ctx.process(items, handle)
+    if _unprovisioned_exist(ctx.clinic.id):
+        start_follow_up(ctx.clinic, "vouchers.provision")
+
+
+@job_kind(
+    "vouchers.provision",
+    "Provision vouchers in Cliniko",
+    retry_delays=PROVISION_RETRY_DELAYS,
+    more_work=_new_vouchers,
+)
+def run_provisioning(ctx: RunContext) -> None:
+    stmt = owned(Voucher, ctx.clinic).where(
+        Voucher.status == "active", Voucher.test_mode.is_(False)
+    )
+    codes = ctx.params.get("codes")
+    if codes:  # "re-provision" of chosen vouchers, even if they were provisioned before
+        stmt = stmt.where(Voucher.code.in_(codes))
+    elif not ctx.is_retry:
+        stmt = stmt.where(Voucher.cliniko_billable_item_id.is_(None))
+    vouchers = list(db.session.scalars(stmt.order_by(Voucher.id)))
+    items = [WorkItem(ref=v.code, label=f"Voucher {v.code}", payload=v.id) for v in vouchers]
+
+    def handle(item: WorkItem) -> str:
+        voucher = db.session.get(Voucher, item.payload)
+        assert voucher is not None
+        try:
+            return provision_voucher(ctx.clinic, voucher, ctx.run_id)
+        except NotLinked as error:
+            raise ItemSkipped(str(error)) from error
+
+    ctx.process(items, handle)
+
+
+@job_kind("vouchers.backfill", "Import vouchers from VaocherApp")
+def run_backfill(ctx: RunContext) -> None:
+    conn = connection_or_none(ctx.clinic, Provider.VAOCHERAPP)
+    if conn is None or not conn.sealed_secrets:
+        raise NotLinked("Link VaocherApp first.")
+    client = vaocherapp_client(conn)
+    test_mode = bool(conn.detail("test_mode"))
+    try:
+        remote = list(client.iter_vouchers())
+    finally:
+        client.close()
+    items = [WorkItem(ref=v.code, label=f"Voucher {v.code}", payload=v) for v in remote]
+
+    def handle(item: WorkItem) -> str:
+        voucher, created = upsert_voucher(
+            ctx.clinic, item.payload, test_mode=test_mode, run_id=ctx.run_id
+        )
+        return "New voucher." if created else f"Up to date: {voucher.status}."
+
+    ctx.process(items, handle)
+    if _unprovisioned_exist(ctx.clinic.id):
+        start_follow_up(ctx.clinic, "vouchers.provision")

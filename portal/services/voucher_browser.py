@@ -1,0 +1,116 @@
+"""Finding vouchers: search, filters, sorting, the clinic's figures, and deep links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Select, and_, func, select
+
+from portal.clients.cliniko import billable_item_web_url, patient_web_url
+from portal.clients.vaocherapp import voucher_url
+from portal.extensions import db
+from portal.models import Clinic, Connection, Voucher
+from portal.models.types import utcnow
+from portal.tenancy import owned
+
+SORTS = {
+    "purchased": Voucher.purchased_at,
+    "code": Voucher.code,
+    "expiry": Voucher.expires_at,
+    "balance": Voucher.balance_cents,
+    "value": Voucher.value_cents,
+    "purchaser": Voucher.purchaser_name,
+}
+STATUSES = ("active", "redeemed", "voided", "expired")
+
+
+@dataclass(frozen=True)
+class VoucherFilters:
+    q: str = ""
+    status: str = ""
+    expiring_days: int | None = None
+    provisioned: str = ""  # "yes", "no" or "" for either
+    unredeemed_use: bool = False  # used on Cliniko invoices beyond what VaocherApp has redeemed
+    patient_id: str = ""
+    sort: str = "-purchased"
+
+    @property
+    def active(self) -> bool:
+        return any(
+            (
+                self.q,
+                self.status,
+                self.expiring_days,
+                self.provisioned,
+                self.unredeemed_use,
+                self.patient_id,
+            )
+        )
+
+
+def _ordering(sort: str) -> list[object]:
+    column = SORTS.get(sort.lstrip("-"), Voucher.purchased_at)
+    key = column.desc() if sort.startswith("-") else column.asc()
+    return [key, Voucher.id.desc() if sort.startswith("-") else Voucher.id.asc()]
+
+
+def vouchers_query(clinic: Clinic, f: VoucherFilters) -> Select[Voucher]:
+    stmt = owned(Voucher, clinic)
+    if f.q.strip():
+        needle = f.q.strip().lower().replace("%", r"\%").replace("_", r"\_")
+        stmt = stmt.where(Voucher.search_text.like(f"%{needle}%", escape="\\"))
+    if f.status:
+        stmt = stmt.where(Voucher.status == f.status)
+    if f.expiring_days is not None:
+        now = utcnow()
+        horizon = now + timedelta(days=f.expiring_days)
+        stmt = stmt.where(Voucher.expires_at >= now, Voucher.expires_at <= horizon)
+    if f.provisioned == "yes":
+        stmt = stmt.where(Voucher.cliniko_billable_item_id.is_not(None))
+    elif f.provisioned == "no":
+        stmt = stmt.where(Voucher.cliniko_billable_item_id.is_(None))
+    if f.unredeemed_use:
+        redeemed = Voucher.value_cents - Voucher.balance_cents
+        stmt = stmt.where(Voucher.cliniko_used_cents > redeemed)
+    if f.patient_id:
+        stmt = stmt.where(Voucher.cliniko_patient_id == f.patient_id)
+    return stmt.order_by(*_ordering(f.sort))  # type: ignore[arg-type]
+
+
+def voucher_figures(clinic: Clinic) -> dict[str, int]:
+    """Outstanding liability (remaining balance of active vouchers) and soon-expiring count."""
+    now = utcnow()
+    active = and_(Voucher.clinic_id == clinic.id, Voucher.status == "active")
+    soon = and_(active, Voucher.expires_at >= now, Voucher.expires_at <= now + timedelta(days=30))
+    liability, expiring = db.session.execute(
+        select(
+            func.coalesce(func.sum(Voucher.balance_cents).filter(active), 0),
+            func.count(Voucher.id).filter(soon),
+        ).where(Voucher.clinic_id == clinic.id)
+    ).one()
+    return {"liability_cents": int(liability), "expiring_30": int(expiring)}
+
+
+@dataclass(frozen=True)
+class VoucherLinks:
+    vaocherapp: str
+    patient: str
+    billable_item: str
+
+
+def voucher_links(voucher: Voucher, cliniko: Connection | None) -> VoucherLinks:
+    """Deep links into VaocherApp and Cliniko (Cliniko's need the account subdomain and shard)."""
+    subdomain = cliniko.detail("subdomain") if cliniko else None
+    shard = cliniko.detail("shard") if cliniko else None
+    patient = item = ""
+    if subdomain and shard and voucher.cliniko_patient_id:
+        patient = patient_web_url(subdomain, shard, voucher.cliniko_patient_id)
+    if subdomain and shard and voucher.cliniko_billable_item_id:
+        item = billable_item_web_url(subdomain, shard, voucher.cliniko_billable_item_id)
+    return VoucherLinks(voucher_url(voucher.code), patient, item)
+
+
+def vouchers_of_patient(clinic: Clinic, patient_id: str) -> list[Voucher]:
+    stmt = owned(Voucher, clinic).where(Voucher.cliniko_patient_id == patient_id)
+    return list(db.session.scalars(stmt.order_by(Voucher.purchased_at.desc()).limit(2)))

@@ -1,0 +1,171 @@
+"""A clinic's vouchers: the browser (search, filters, export), a voucher's page and its actions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.clients import UpstreamError
+from portal.extensions import db
+from portal.forms.jobs import ConfirmForm
+from portal.forms.vouchers import RedeemForm, VoucherFilterForm
+from portal.jobs.start import start_run
+from portal.models import JobRun, Provider, Voucher
+from portal.services import DomainError
+from portal.services.connections import connection_or_none
+from portal.services.runs import RunAlreadyActive
+from portal.services.voucher_browser import VoucherFilters, voucher_links, vouchers_query
+from portal.services.vouchers import mark_redeemed, refresh_voucher, voucher_by_code
+from portal.tenancy import Capability, current_clinic, owned, require, scope_to_clinic
+
+from .csv_export import csv_response
+from .htmx import page_or_fragment, paginate, see_other
+
+bp = scope_to_clinic(Blueprint("vouchers", __name__))
+
+
+def _filters() -> tuple[VoucherFilterForm, VoucherFilters]:
+    form = VoucherFilterForm(request.args)
+    form.validate()
+    filters = VoucherFilters(
+        q=form.q.data or "",
+        status=form.status.data or "",
+        expiring_days=form.expiring_days.data if not form.expiring_days.errors else None,
+        provisioned=form.provisioned.data or "",
+        unredeemed_use=bool(form.unredeemed_use.data),
+        patient_id=form.patient_id.data or "",
+        sort=form.sort.data or "-purchased",
+    )
+    return form, filters
+
+
+def _voucher_or_404(code: str) -> Voucher:
+    voucher = voucher_by_code(current_clinic(), code)
+    if voucher is None:
+        abort(404)
+    return voucher
+
+
+@bp.get("/")
+def index() -> str:
+    require(Capability.VIEW)
+    form, filters = _filters()
+    page = paginate(vouchers_query(current_clinic(), filters), current_app.config["PAGE_SIZE"])
+    cliniko = connection_or_none(current_clinic(), Provider.CLINIKO)
+    links = {v.id: voucher_links(v, cliniko) for v in page.items}
+    return page_or_fragment(
+        "vouchers/index.html",
+        "vouchers/_results.html",
+        form=form,
+        filters=filters,
+        page=page,
+        links=links,
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.get("/export.csv")
+def export() -> Response:
+    require(Capability.VIEW)
+    _form, filters = _filters()
+    rows = (
+        (
+            v.code,
+            v.status,
+            f"{v.value_cents / 100:.2f}",
+            f"{v.balance_cents / 100:.2f}",
+            v.expires_at.date().isoformat() if v.expires_at else "",
+            v.purchaser_name,
+            v.purchaser_email,
+            v.recipient_name,
+            v.recipient_email,
+            v.patient_name,
+            v.cliniko_patient_id or "",
+            v.cliniko_billable_item_id or "",
+        )
+        for v in db.session.scalars(vouchers_query(current_clinic(), filters)).yield_per(1000)
+    )
+    header = [
+        "code", "status", "value", "balance", "expiry", "purchaser", "purchaser_email",
+        "recipient", "recipient_email", "patient", "cliniko_patient_id", "cliniko_billable_item_id",
+    ]  # fmt: skip
+    return csv_response(f"{current_clinic().slug}-vouchers.csv", header, rows)
+
+
+@bp.get("/<code>")
+def show(code: str) -> str:
+    require(Capability.VIEW)
+    voucher = _voucher_or_404(code)
+    runs = {r.id: r for r in db.session.scalars(
+        owned(JobRun, current_clinic()).where(
+            JobRun.id.in_([e.run_id for e in voucher.events if e.run_id])
+        )
+    )}  # fmt: skip
+    return render_template(
+        "vouchers/show.html",
+        voucher=voucher,
+        links=voucher_links(voucher, connection_or_none(current_clinic(), Provider.CLINIKO)),
+        runs=runs,
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.post("/<code>/refresh")
+def refresh(code: str) -> Response:
+    require(Capability.RUN_JOBS)
+    voucher = _voucher_or_404(code)
+    try:
+        changed = refresh_voucher(current_clinic(), voucher)
+        db.session.commit()
+        flash("Updated from VaocherApp." if changed else "Already up to date.", "info")
+    except (DomainError, UpstreamError) as error:
+        db.session.rollback()
+        flash(f"Could not refresh: {error}", "error")
+    return see_other(url_for("vouchers.show", code=voucher.code))
+
+
+@bp.route("/<code>/redeem", methods=["GET", "POST"])
+def redeem(code: str) -> str | Response:
+    require(Capability.RUN_JOBS)
+    voucher = _voucher_or_404(code)
+    form = RedeemForm(expected_cents=str(voucher.balance_cents))
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            amount = mark_redeemed(
+                current_clinic(), current_user, voucher, int(form.expected_cents.data or 0)
+            )
+            db.session.commit()
+            flash(f"{amount / 100:.2f} redeemed in VaocherApp.", "success")
+            return see_other(url_for("vouchers.show", code=voucher.code))
+        except (DomainError, UpstreamError) as error:
+            db.session.commit()  # keep the fresher balance we read
+            flash(str(error), "error")
+            form = RedeemForm(formdata=None, expected_cents=str(voucher.balance_cents))
+    return render_template("vouchers/confirm_redeem.html", voucher=voucher, form=form)
+
+
+@bp.post("/<code>/provision")
+def provision(code: str) -> Response:
+    require(Capability.RUN_JOBS)
+    voucher = _voucher_or_404(code)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return _start("vouchers.provision", {"codes": [voucher.code]})
+
+
+@bp.post("/backfill")
+def backfill() -> Response:
+    require(Capability.RUN_JOBS)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return _start("vouchers.backfill", {})
+
+
+def _start(kind: str, params: dict[str, object]) -> Response:
+    try:
+        run = start_run(current_clinic(), current_user, kind, params)
+    except RunAlreadyActive as busy:
+        flash(str(busy), "warning")
+        run = busy.run
+    return see_other(url_for("jobs.show", run_id=run.id))
