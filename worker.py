@@ -12,6 +12,7 @@ import logging
 from rq import SimpleWorker
 
 from portal import create_app
+from portal.cli import optimize_database
 from portal.extensions import db
 from portal.jobs.queue import get_queue, get_redis
 from portal.jobs.schedule_tick import ensure_tick
@@ -27,6 +28,7 @@ def main() -> None:
     with app.app_context():
         sweep_stale_runs()
         db.session.commit()  # always: on SQLite even a no-op UPDATE holds the write lock until then
+        optimize_database()
         if args.with_scheduler:
             ensure_tick()  # scheduled syncs and reports: the tick then re-queues itself
         worker = SimpleWorker([get_queue()], connection=get_redis())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Select, and_, func, select
 
@@ -12,6 +13,7 @@ from portal.clients.vaocherapp import voucher_url
 from portal.extensions import db
 from portal.models import Clinic, Connection, Voucher
 from portal.models.types import utcnow
+from portal.models.voucher import TERM_PATTERN, VoucherSearchTerm
 from portal.tenancy import owned
 
 SORTS = {
@@ -23,6 +25,7 @@ SORTS = {
     "purchaser": Voucher.purchaser_name,
 }
 STATUSES = ("active", "redeemed", "voided", "expired")
+TERM_COUNT_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,63 @@ class VoucherFilters:
         )
 
 
+def query_words(q: str) -> list[str]:
+    """Words typed into the search: codes and emails stay whole, other text splits into words."""
+    words: list[str] = []
+    for chunk in q.lower().split():
+        words += [chunk] if ("@" in chunk or "-" in chunk) else TERM_PATTERN.findall(chunk)
+    return [w[:64] for w in words if w]
+
+
+def _matching(clinic: Clinic, words: list[str]) -> Any:
+    """Vouchers having, for every word, a search term that starts with it.
+
+    The rarest word picks candidates through the (clinic, term) index. When they are few, the
+    other words are checked on those candidates here and the page query gets a short literal id
+    list, which the database fetches by primary key; a subquery would instead have it walk the
+    whole clinic in sort order, testing each row.
+    """
+    counts = {w: _term_count(clinic, w) for w in words}
+    words = sorted(counts, key=counts.__getitem__)
+    by_word = [
+        select(VoucherSearchTerm.voucher_id).where(
+            VoucherSearchTerm.clinic_id == clinic.id, *_starts(VoucherSearchTerm.term, word)
+        )
+        for word in words
+    ]
+    if counts[words[0]] >= TERM_COUNT_CAP:
+        return and_(*(Voucher.id.in_(ids) for ids in by_word))
+    candidates = set(db.session.scalars(by_word[0]))
+    if len(words) > 1 and candidates:
+        terms: dict[int, list[str]] = {}
+        rows = db.session.execute(
+            select(VoucherSearchTerm.voucher_id, VoucherSearchTerm.term).where(
+                VoucherSearchTerm.voucher_id.in_(candidates)
+            )
+        )
+        for voucher_id, term in rows:
+            terms.setdefault(voucher_id, []).append(term)
+        candidates = {
+            v for v in candidates if all(any(t.startswith(w) for t in terms[v]) for w in words[1:])
+        }
+    return Voucher.id.in_(sorted(candidates))
+
+
+def _starts(column: Any, word: str) -> tuple[Any, Any]:
+    """`column` starts with `word`, as an index range (terms are lower-case letters and digits)."""
+    return column >= word, column < word + "\x7f"
+
+
+def _term_count(clinic: Clinic, word: str) -> int:
+    """How many terms start with `word`, counted no further than the cap (cheap, from the index)."""
+    hits = (
+        select(VoucherSearchTerm.id)
+        .where(VoucherSearchTerm.clinic_id == clinic.id, *_starts(VoucherSearchTerm.term, word))
+        .limit(TERM_COUNT_CAP)
+    )
+    return db.session.scalar(select(func.count()).select_from(hits.subquery())) or 0
+
+
 def _ordering(sort: str) -> list[object]:
     column = SORTS.get(sort.lstrip("-"), Voucher.purchased_at)
     key = column.desc() if sort.startswith("-") else column.asc()
@@ -57,9 +117,9 @@ def _ordering(sort: str) -> list[object]:
 
 def vouchers_query(clinic: Clinic, f: VoucherFilters) -> Select[Voucher]:
     stmt = owned(Voucher, clinic)
-    if f.q.strip():
-        needle = f.q.strip().lower().replace("%", r"\%").replace("_", r"\_")
-        stmt = stmt.where(Voucher.search_text.like(f"%{needle}%", escape="\\"))
+    words = query_words(f.q)
+    if words:
+        stmt = stmt.where(_matching(clinic, words))
     if f.status:
         stmt = stmt.where(Voucher.status == f.status)
     if f.expiring_days is not None:
