@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from portal.models import Clinic, ItemOutcome, JobItem, JobRun, JobStatus
 from portal.models.types import utcnow
 
 log = logging.getLogger(__name__)
+SHOW_EVERY_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class RunContext:
         self.is_retry = run.parent_id is not None
         self.cancelled = False
         self._wanted = wanted or (lambda ref: True)
+        self._last_shown = 0.0
 
     def set_total(self, total: int) -> None:
         self.run.total = total
@@ -74,8 +77,18 @@ class RunContext:
             if self.stop_requested():
                 self.cancelled = True
                 return
-            self.note(f"Working on {item.label or item.ref}", item.label or item.ref)
+            self._starting(item)
             self._handle_one(item, handle)
+
+    def _starting(self, item: WorkItem) -> None:
+        """Show the item being worked on; committed at most twice a second, because each item's
+        outcome commit shows it anyway and a commit per item per step slows fast runs."""
+        self.run.message = f"Working on {item.label or item.ref}"
+        self.run.current_item = (item.label or item.ref)[:255]
+        if time.monotonic() - self._last_shown >= SHOW_EVERY_SECONDS:
+            self.run.heartbeat_at = utcnow()
+            db.session.commit()
+            self._last_shown = time.monotonic()
 
     def _handle_one(self, item: WorkItem, handle: Handler) -> None:
         try:
