@@ -31,9 +31,8 @@ BONDI = "/c/bondi-physio"
 
 
 @pytest.fixture
-def accounts(sandbox):
-    state = requests.get(f"{sandbox.url}/_sandbox/state", timeout=5).json()
-    return next(c for c in state["clinics"] if c["name"] == "Bondi Physio")
+def accounts(bondi_accounts):
+    return bondi_accounts
 
 
 @pytest.fixture

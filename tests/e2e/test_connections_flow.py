@@ -5,16 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-import requests
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def bondi_accounts(sandbox):
-    state = requests.get(f"{sandbox.url}/_sandbox/state", timeout=5).json()
-    return next(c for c in state["clinics"] if c["name"] == "Bondi Physio")
 
 
 def test_manager_links_cliniko_vaocherapp_and_reckon(sign_in, bondi_accounts):
