@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from portal.tenancy import owned
 from . import DomainError
 from .audit import record_event
 
+T = TypeVar("T")
 WEBHOOK_PATH = "/hooks/vaocherapp/{token}"  # the webhook blueprint serves this path
 
 
@@ -119,20 +121,30 @@ def link_cliniko(clinic: Clinic, actor: User, api_key: str) -> Connection:
     return conn
 
 
-def _check_cliniko(conn: Connection, refuse_rejected: bool = False) -> None:
-    client = cliniko_client(conn)
+def _probe(conn: Connection, client: Any, call: Callable[[], T], refuse_rejected: bool) -> T | None:
+    """Call the upstream; a failure is recorded as the connection's health (None returned), and a
+    rejected key is refused outright while linking, so it is never saved."""
     try:
-        user, settings = client.get_user(), client.get_settings()
+        return call()
     except AuthError as error:
         if refuse_rejected:
-            raise DomainError(REJECTED[Provider.CLINIKO]) from error
+            raise DomainError(REJECTED[Provider(conn.provider)]) from error
         record_check(conn, error)
-        return
     except UpstreamError as error:
         record_check(conn, error)
-        return
     finally:
         client.close()
+    return None
+
+
+def _check_cliniko(conn: Connection, refuse_rejected: bool = False) -> None:
+    client = cliniko_client(conn)
+    answer = _probe(
+        conn, client, lambda: (client.get_user(), client.get_settings()), refuse_rejected
+    )
+    if answer is None:
+        return
+    user, settings = answer
     conn.details = {
         **conn.details,
         "account_name": settings.account_name,
@@ -165,18 +177,9 @@ def _new_webhook_secret() -> str:
 
 def _check_vaocherapp(conn: Connection, refuse_rejected: bool = False) -> None:
     client = vaocherapp_client(conn)
-    try:
-        account = client.get_account()
-    except AuthError as error:
-        if refuse_rejected:
-            raise DomainError(REJECTED[Provider.VAOCHERAPP]) from error
-        record_check(conn, error)
+    account = _probe(conn, client, client.get_account, refuse_rejected)
+    if account is None:
         return
-    except UpstreamError as error:
-        record_check(conn, error)
-        return
-    finally:
-        client.close()
     conn.details = {
         **conn.details,
         "account_name": account.name,
