@@ -254,6 +254,17 @@ class ClinikoClient:
         for row in self._iter("invoice_items", filters):
             yield InvoiceItem.from_json(row)
 
+    # ---- raw records, for callers that need fields the dataclasses leave out ----------------
+    def iter_records(self, resource: str, filters: list[str]) -> Iterator[dict[str, Any]]:
+        """Rows of a list endpoint as Cliniko sends them (e.g. patients with addresses)."""
+        return self._iter(resource, filters)
+
+    def get_patient_record(self, patient_id: str, include_archived: bool = True) -> dict[str, Any]:
+        """One patient as Cliniko sends it; archived ones need the archived_at filter to show."""
+        params = [("q[]", "archived_at:*")] if include_archived else None
+        record: dict[str, Any] = self._get(f"patients/{_seg(patient_id)}", params)
+        return record
+
     # ---- plumbing --------------------------------------------------------------------------
     def _get(self, path: str, params: Any = None) -> Any:
         response = self._http.request("GET", path, params=params)

@@ -234,6 +234,12 @@ class ReckonClient:
         response = self._request("GET", path, params=params)
         return base.decode_json(response, SERVICE, decimals=True) or {}
 
+    def iter_invoice_records(
+        self, book_id: str, filter: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Invoices as Reckon sends them, lines and tax codes included."""
+        return self._iter(f"{_seg(book_id)}/invoices", filter)
+
     def _iter(self, path: str, filter: str | None = None) -> Iterator[dict[str, Any]]:
         """Page through `{"list": [...]}` with page/perpage until the Link header has no next."""
         page = 1

@@ -41,7 +41,7 @@ def previous_open_lines(clinic: Clinic, before_id: int) -> list[MismatchLine]:
 
 def reckon_invoice_rows(reckon: ReckonClient, book_id: str) -> Iterator[dict[str, Any]]:
     """Raw invoice rows (with lines and tax codes, which the client's dataclass leaves out)."""
-    return reckon._iter(f"{book_id}/invoices", f"reference startswith {quote_filter(PREFIX)}")
+    return reckon.iter_invoice_records(book_id, f"reference startswith {quote_filter(PREFIX)}")
 
 
 def _in(period: tuple[date, date], when: date | None) -> bool:

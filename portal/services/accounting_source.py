@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 from portal.clients.cliniko import ClinikoClient
 from portal.clients.cliniko_models import BillableItem, Invoice, InvoiceItem, Product
@@ -24,7 +23,6 @@ from .accounting_map import billable_key, product_key
 OVERLAP = timedelta(minutes=10)
 # Above this many changed invoices, one bulk read of every line beats a read per invoice.
 BULK_LINES_THRESHOLD = 50
-ARCHIVED = [("q[]", "archived_at:*")]
 
 
 @dataclass
@@ -69,7 +67,7 @@ def _filters(updated_since: datetime | None) -> list[str]:
 
 def raw_rows(cliniko: ClinikoClient, resource: str, filters: list[str]) -> Iterator[dict]:
     """Raw list rows: the client's dataclasses leave out patients' addresses and phones."""
-    return cliniko._iter(resource, filters)
+    return cliniko.iter_records(resource, filters)
 
 
 def read_items(cliniko: ClinikoClient, updated_since: datetime | None) -> list[tuple[str, Any]]:
@@ -108,7 +106,7 @@ def read_patients(
     rows = {str(r["id"]): r for r in raw_rows(cliniko, "patients", _filters(updated_since))}
     for patient_id in missing - rows.keys():
         # Archived patients still have invoices; a plain GET may hide them without the filter.
-        rows[patient_id] = cliniko._get(f"patients/{quote(patient_id, safe='')}", ARCHIVED)
+        rows[patient_id] = cliniko.get_patient_record(patient_id)
     return rows
 
 
