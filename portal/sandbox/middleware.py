@@ -56,11 +56,13 @@ def throttled(upstream: str, reset_at: float, now: float) -> Response:
 
 def _drop_connection() -> Response:
     """Close the socket under the request so the client sees the connection die mid-call."""
+    g.sandbox_fault = "drop"
+    # Log first: once the socket is gone the client may read the log before after() runs.
+    _record(status=0)
     sock = request.environ.get("werkzeug.socket")
     if sock is not None:
         with contextlib.suppress(OSError):  # already gone is the effect we wanted
             sock.shutdown(socket.SHUT_RDWR)
-    g.sandbox_fault = "drop"
     return Response(status=500)
 
 
@@ -97,23 +99,29 @@ def before() -> Response | None:
     return None if reset_at is None else throttled(upstream, reset_at, now)
 
 
-def after(response: Response) -> Response:
+def _record(status: int) -> None:
+    """Add this request to the upstream's request log, once."""
     upstream = g.get("sandbox_upstream")
-    if upstream is not None:
-        world = current_app.extensions["sandbox"]
-        fault = g.get("sandbox_fault")
-        world.requests.record(
-            {
-                "upstream": upstream,
-                "method": request.method,
-                "path": request.path,
-                "query": request.query_string.decode("utf-8", "replace"),
-                "status": 0 if fault == "drop" else response.status_code,
-                "credential_tail": credential(request)[-8:],
-                "fault": fault,
-                "at": iso_z(world.clock.now()),
-            }
-        )
+    if upstream is None or g.get("sandbox_logged"):
+        return
+    g.sandbox_logged = True
+    world = current_app.extensions["sandbox"]
+    world.requests.record(
+        {
+            "upstream": upstream,
+            "method": request.method,
+            "path": request.path,
+            "query": request.query_string.decode("utf-8", "replace"),
+            "status": status,
+            "credential_tail": credential(request)[-8:],
+            "fault": g.get("sandbox_fault"),
+            "at": iso_z(world.clock.now()),
+        }
+    )
+
+
+def after(response: Response) -> Response:
+    _record(response.status_code)
     return response
 
 
