@@ -13,19 +13,15 @@ from portal.models import Clinic, Provider, Voucher
 from portal.models.reconciliation import ReconciliationBatch, ReconciliationRow
 from portal.services.connections import connection_or_none, vaocherapp_client
 from portal.services.vouchers import upsert_voucher
+from tests.fixtures.connections import sandbox_accounts
 
 BONDI = "/c/bondi-physio"
 REC = f"{BONDI}/reconciliation"
 
 
-def bondi_accounts(sandbox: Any) -> dict[str, Any]:
-    state = requests.get(f"{sandbox.url}/_sandbox/state", timeout=5).json()
-    return next(c for c in state["clinics"] if c["name"] == "Bondi Physio")
-
-
 def link_bondi(app: Any, login: Any, post: Any, sandbox: Any, tmp_path: Any) -> dict[str, Any]:
     """Bondi Physio linked to its sandbox accounts, its vouchers known locally, as the manager."""
-    accounts = bondi_accounts(sandbox)
+    accounts = sandbox_accounts(sandbox)
     app.config["RECONCILIATION_UPLOAD_DIR"] = str(tmp_path / "uploads")
     login("manager@example.com")
     assert post(f"{BONDI}/connections/cliniko", {"api_key": accounts["cliniko"]["api_key"]})

@@ -31,23 +31,18 @@ BONDI = "/c/bondi-physio"
 
 
 @pytest.fixture
-def accounts(bondi_accounts):
-    return bondi_accounts
-
-
-@pytest.fixture
-def linked(demo, login, post, accounts, sandbox):
+def linked(demo, login, post, bondi_accounts, sandbox):
     """Bondi Physio with Cliniko and VaocherApp linked, signed in as its clinic manager."""
     login("manager@example.com")
     assert (
         post(
-            f"{BONDI}/connections/cliniko", {"api_key": accounts["cliniko"]["api_key"]}
+            f"{BONDI}/connections/cliniko", {"api_key": bondi_accounts["cliniko"]["api_key"]}
         ).status_code
         == 303
     )
     assert (
         post(
-            f"{BONDI}/connections/vaocherapp", {"api_key": accounts["vaocherapp"]["api_key"]}
+            f"{BONDI}/connections/vaocherapp", {"api_key": bondi_accounts["vaocherapp"]["api_key"]}
         ).status_code
         == 303
     )
@@ -65,9 +60,9 @@ def _secret() -> str:
     return secret_box().open(_vaocher_conn().sealed_secrets)["webhook_secret"]
 
 
-def _purchase(sandbox, accounts, email="grace.lee@example.com", value=15000):
+def _purchase(sandbox, bondi_accounts, email="grace.lee@example.com", value=15000):
     body = {
-        "api_key": accounts["vaocherapp"]["api_key"],
+        "api_key": bondi_accounts["vaocherapp"]["api_key"],
         "value": value,
         "purchaser_name": "Grace Lee",
         "purchaser_email": email,
@@ -102,9 +97,9 @@ def _voucher(code: str) -> Voucher:
 
 # ---- webhook intake ----------------------------------------------------------------------------
 def test_signed_webhook_is_recorded_then_provisioned_once(
-    linked, client, sandbox, accounts, run_worker
+    linked, client, sandbox, bondi_accounts, run_worker
 ):
-    bought = _purchase(sandbox, accounts)
+    bought = _purchase(sandbox, bondi_accounts)
     body, signature = _signed(bought)
     response = _deliver(client, body, signature)
     assert response.status_code == 202
@@ -126,8 +121,10 @@ def test_signed_webhook_is_recorded_then_provisioned_once(
 
 
 @pytest.mark.parametrize("signature", [None, "0" * 64, "not-hex"])
-def test_bad_or_missing_signature_is_401_and_audited(linked, client, sandbox, accounts, signature):
-    body, _good = _signed(_purchase(sandbox, accounts))
+def test_bad_or_missing_signature_is_401_and_audited(
+    linked, client, sandbox, bondi_accounts, signature
+):
+    body, _good = _signed(_purchase(sandbox, bondi_accounts))
     response = _deliver(client, body, signature)
     assert response.status_code == 401
     assert db.session.scalar(db.select(db.func.count()).select_from(WebhookDelivery)) == 0
@@ -135,8 +132,10 @@ def test_bad_or_missing_signature_is_401_and_audited(linked, client, sandbox, ac
     assert "webhook.bad_signature" in actions
 
 
-def test_signature_from_another_clinics_secret_is_refused(linked, client, sandbox, accounts):
-    body = json.dumps({"event": "voucher.created", "data": _purchase(sandbox, accounts)}).encode()
+def test_signature_from_another_clinics_secret_is_refused(linked, client, sandbox, bondi_accounts):
+    body = json.dumps(
+        {"event": "voucher.created", "data": _purchase(sandbox, bondi_accounts)}
+    ).encode()
     forged = hmac.new(b"someone-elses-secret", body, hashlib.sha256).hexdigest()
     assert _deliver(client, body, forged).status_code == 401
 
@@ -148,9 +147,9 @@ def test_malformed_body_is_400(linked, client):
 
 
 def test_replayed_and_repeated_deliveries_do_nothing_twice(
-    linked, client, sandbox, accounts, run_worker
+    linked, client, sandbox, bondi_accounts, run_worker
 ):
-    bought = _purchase(sandbox, accounts)
+    bought = _purchase(sandbox, bondi_accounts)
     body, signature = _signed(bought)
     assert _deliver(client, body, signature).get_json()["status"] == "accepted"
     assert _deliver(client, body, signature).get_json()["status"] == "duplicate"
@@ -167,19 +166,19 @@ def test_unknown_webhook_token_is_404(linked, client):
 
 
 def test_sandbox_purchase_reaches_the_portal_over_http(
-    linked, live_server, sandbox, accounts, run_worker
+    linked, live_server, sandbox, bondi_accounts, run_worker
 ):
     """The sandbox fires the signed webhook itself, to the URL the clinic registered."""
     requests.post(
         f"{sandbox.url}/_sandbox/vaocherapp/webhooks",
         json={
-            "api_key": accounts["vaocherapp"]["api_key"],
+            "api_key": bondi_accounts["vaocherapp"]["api_key"],
             "url": f"{live_server}/hooks/vaocherapp/{_vaocher_conn().webhook_token}",
             "secret": _secret(),
         },
         timeout=5,
     )
-    bought = _purchase(sandbox, accounts, email="new.patient@example.com")
+    bought = _purchase(sandbox, bondi_accounts, email="new.patient@example.com")
 
     def delivered() -> bool:
         db.session.expire_all()
@@ -192,10 +191,10 @@ def test_sandbox_purchase_reaches_the_portal_over_http(
 
 # ---- provisioning ------------------------------------------------------------------------------
 def test_existing_patient_is_found_by_email_not_created(
-    linked, client, sandbox, accounts, run_worker
+    linked, client, sandbox, bondi_accounts, run_worker
 ):
     patient = next(p for p in sandbox.world.clinics[0].cliniko.table("patients") if p.get("email"))
-    bought = _purchase(sandbox, accounts, email=patient["email"])
+    bought = _purchase(sandbox, bondi_accounts, email=patient["email"])
     _deliver(client, *_signed(bought))
     run_worker()
     assert _voucher(bought["code"]).cliniko_patient_id == str(patient["id"])
@@ -203,9 +202,9 @@ def test_existing_patient_is_found_by_email_not_created(
 
 
 def test_worker_killed_mid_provisioning_creates_nothing_twice(
-    linked, client, sandbox, accounts, worker_process, run_worker, post
+    linked, client, sandbox, bondi_accounts, worker_process, run_worker, post
 ):
-    bought = _purchase(sandbox, accounts, email="killed.mid@example.com")
+    bought = _purchase(sandbox, bondi_accounts, email="killed.mid@example.com")
     requests.post(
         f"{sandbox.url}/_sandbox/faults", json={"upstream": "cliniko", "latency_ms": 700}, timeout=5
     )
@@ -235,12 +234,12 @@ def _sweep(client) -> bool:
 
 
 def test_cliniko_outage_fails_the_item_and_schedules_a_retry(
-    linked, client, sandbox, accounts, run_worker
+    linked, client, sandbox, bondi_accounts, run_worker
 ):
     requests.post(
         f"{sandbox.url}/_sandbox/faults", json={"upstream": "cliniko", "outage": True}, timeout=5
     )
-    bought = _purchase(sandbox, accounts)
+    bought = _purchase(sandbox, bondi_accounts)
     _deliver(client, *_signed(bought))
     run_worker()
     run = db.session.scalar(db.select(JobRun).where(JobRun.kind == "vouchers.provision"))
@@ -340,9 +339,9 @@ def test_clinic_home_shows_liability_and_expiring(demo, login, client):
 
 # ---- voucher page actions ----------------------------------------------------------------------
 def test_mark_redeemed_confirms_the_amount_and_redeems_once(
-    linked, client, post, sandbox, accounts, run_worker
+    linked, client, post, sandbox, bondi_accounts, run_worker
 ):
-    bought = _purchase(sandbox, accounts)
+    bought = _purchase(sandbox, bondi_accounts)
     _deliver(client, *_signed(bought))
     run_worker()
     confirm = client.get(f"{BONDI}/vouchers/{bought['code']}/redeem").get_data(as_text=True)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from portal.clients.cliniko import invoice_web_url
 from portal.models import Clinic, Provider
 
 from .connections import connection_or_none
 
-# ---- ASSUMED URL shapes: no public document confirms these; correct them here only. ----------
-# Cliniko's web app: the patient URL shape (see portal/clients/cliniko.py) with /invoices/<id>.
-ASSUMED_CLINIKO_INVOICE_WEB_URL = "https://{subdomain}.{shard}.cliniko.com/invoices/{invoice_id}"
-# Reckon One's app is documented as app.reckonone.com/{BookID}/Core; the invoice path is a guess.
+# Cliniko's web URL shapes live with its client (ASSUMED_INVOICE_WEB_URL in clients/cliniko.py).
+# ASSUMED: Reckon One's app is documented as app.reckonone.com/{BookID}/Core; the rest is a guess.
 ASSUMED_RECKON_INVOICE_WEB_URL = "https://app.reckonone.com/{book_id}/Core/Invoices/{invoice_id}"
 
 
@@ -24,9 +23,7 @@ class InvoiceLinks:
     def cliniko(self, invoice_id: str | None) -> str:
         if not (invoice_id and self.subdomain):
             return ""
-        return ASSUMED_CLINIKO_INVOICE_WEB_URL.format(
-            subdomain=self.subdomain, shard=self.shard, invoice_id=invoice_id
-        )
+        return invoice_web_url(self.subdomain, self.shard, invoice_id)
 
     def reckon(self, invoice_id: str | None) -> str:
         if not (invoice_id and self.book_id):

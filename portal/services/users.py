@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Agency, Clinic, Membership, Role, User
+from portal.models import Agency, Membership, Role, User
 
 from . import DomainError
 from .accounts import hash_password, normalise_email
@@ -99,7 +99,3 @@ def user_in_agency_or_none(agency: Agency, user_id: int) -> User | None:
         .limit(1)
     )
     return db.session.scalar(stmt)
-
-
-def clinics_of(agency: Agency) -> list[Clinic]:
-    return list(agency.clinics)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 
 from portal.clients import OutcomeUnknown
 from portal.clients.vaocherapp import Voucher as RemoteVoucher
@@ -106,12 +106,6 @@ def upsert_voucher(
         )
     db.session.flush()
     return voucher, created
-
-
-def count_vouchers(clinic: Clinic) -> int:
-    return (
-        db.session.scalar(select(func.count()).select_from(owned(Voucher, clinic).subquery())) or 0
-    )
 
 
 def refresh_voucher(clinic: Clinic, voucher: Voucher) -> bool:
