@@ -6,7 +6,9 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,6 +26,7 @@ from portal.models import (
     VoucherEventKind,
     WebhookDelivery,
 )
+from portal.models.types import utcnow
 from portal.services.voucher_browser import voucher_links
 from tests.fixtures.portal import wait_for
 
@@ -332,9 +335,18 @@ def test_patient_button_lands_on_the_voucher_or_the_list(demo, login, client):
 
 def test_clinic_home_shows_liability_and_expiring(demo, login, client):
     _seed_vouchers(demo)
+    soon, later, redeemed = (
+        db.session.scalar(db.select(Voucher).where(Voucher.code == code))
+        for code in ("GV0001", "GV0002", "GV0003")
+    )
+    soon.expires_at = utcnow() + timedelta(days=10)
+    later.expires_at = utcnow() + timedelta(days=90)
+    redeemed.expires_at = utcnow() + timedelta(days=5)  # redeemed: not a liability any more
+    db.session.commit()
     login("viewer@example.com")
     page = client.get(f"{BONDI}/").get_data(as_text=True)
     assert '<dd id="voucher-liability">2000.00</dd>' in page
+    assert re.search(r'id="vouchers-expiring"><a [^>]+>1</a>', page)
 
 
 # ---- voucher page actions ----------------------------------------------------------------------
