@@ -54,11 +54,9 @@ def cliniko_account(sandbox: Any, accounts: dict[str, Any]) -> Any:
 
 def writes(sandbox: Any, since: int = 0) -> list[dict[str, Any]]:
     """Reckon requests that change something, from the sandbox's request log."""
-    log = requests.get(
-        f"{sandbox.url}/_sandbox/requests",
-        params={"upstream": "reckon", "since": since},
-        timeout=10,
-    ).json()["requests"]
+    params: dict[str, str | int] = {"upstream": "reckon", "since": since}
+    log = requests.get(f"{sandbox.url}/_sandbox/requests", params=params, timeout=10).json()
+    log = log["requests"]
     return [r for r in log if r["method"] in ("POST", "PUT", "PATCH", "DELETE")]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -206,13 +207,14 @@ def report_csv(report_id: int) -> Response:
     links = invoice_links(current_clinic())
     header = ["kind", "reference", "issue_date", "cliniko", "reckon", "message", "carried_over"]
     header += ["resolved", "first_seen", "cliniko_url", "reckon_url"]
-    lines = db.session.scalars(_lines(row).order_by(MismatchLine.id))
-    rows = (
-        [
-            *(ln.kind, ln.reference, ln.issue_date, ln.cliniko_value, ln.reckon_value, ln.message),
-            *(ln.carried_over, ln.resolved, ln.first_seen_at.date()),
-            *(links.cliniko(ln.cliniko_id), links.reckon(ln.reckon_id)),
-        ]
-        for ln in lines
-    )
+    query = _lines(row).order_by(MismatchLine.id)
+
+    def rows() -> Iterator[list[Any]]:
+        for ln in db.session.scalars(query):
+            yield [
+                *(ln.kind, ln.reference, ln.issue_date, ln.cliniko_value, ln.reckon_value),
+                *(ln.message, ln.carried_over, ln.resolved, ln.first_seen_at.date()),
+                *(links.cliniko(ln.cliniko_id), links.reckon(ln.reckon_id)),
+            ]
+
     return csv_response(f"mismatch-report-{row.id}.csv", header, rows)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from flask import Response
+from flask import Response, stream_with_context
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -18,15 +18,19 @@ def spreadsheet_safe(cell: object) -> str:
 
 
 def csv_response(
-    filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+    filename: str, header: Sequence[str], read_rows: Callable[[], Iterable[Sequence[object]]]
 ) -> Response:
-    """A CSV attachment; every cell goes through `spreadsheet_safe`."""
+    """A CSV attachment, streamed; every cell goes through `spreadsheet_safe`.
 
-    def generate() -> Iterable[str]:
+    `read_rows` is called while the body streams, after the view has returned and its
+    database session has closed; `stream_with_context` gives it the request's context (and
+    a session) again, so its queries must run inside it, not in the view."""
+
+    def generate() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
-        for row in rows:
+        for row in read_rows():
             writer.writerow([spreadsheet_safe(cell) for cell in row])
             if buffer.tell() > 64_000:  # stream big exports in chunks
                 yield buffer.getvalue()
@@ -35,7 +39,7 @@ def csv_response(
         yield buffer.getvalue()
 
     return Response(
-        generate(),
+        stream_with_context(generate()),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import Blueprint, Response, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
@@ -134,8 +136,12 @@ def _items_context(run: JobRun) -> dict[str, object]:
 def items_csv(run_id: int) -> Response:
     require(Capability.VIEW)
     run = owned_or_404(JobRun, current_clinic(), run_id)
-    items = db.session.scalars(items_query(run, request.args.get("outcome", "")))
-    rows = ((i.ref, i.label, i.outcome, i.message, i.created_at.isoformat()) for i in items)
+    query = items_query(run, request.args.get("outcome", ""))
+
+    def rows() -> Iterator[tuple[str, ...]]:
+        for i in db.session.scalars(query):
+            yield (i.ref, i.label, i.outcome, i.message, i.created_at.isoformat())
+
     filename = f"{current_clinic().slug}-run-{run.id}-items.csv"
     return csv_response(filename, ["item", "label", "outcome", "message", "recorded_at"], rows)
 

@@ -209,4 +209,4 @@ def report_csv(batch_id: int) -> Response:
     # Read now: the response streams after the request's database session has gone.
     header, *rows = list(report_rows(batch))
     filename = f"{current_clinic().slug}-reconciliation-{batch.id}.csv"
-    return csv_response(filename, header, rows)
+    return csv_response(filename, header, lambda: rows)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -69,23 +71,25 @@ def index() -> str:
 def export() -> Response:
     require(Capability.VIEW)
     _form, filters = _filters()
-    rows = (
-        (
-            v.code,
-            v.status,
-            f"{v.value_cents / 100:.2f}",
-            f"{v.balance_cents / 100:.2f}",
-            v.expires_at.date().isoformat() if v.expires_at else "",
-            v.purchaser_name,
-            v.purchaser_email,
-            v.recipient_name,
-            v.recipient_email,
-            v.patient_name,
-            v.cliniko_patient_id or "",
-            v.cliniko_billable_item_id or "",
-        )
-        for v in db.session.scalars(vouchers_query(current_clinic(), filters)).yield_per(1000)
-    )
+    query = vouchers_query(current_clinic(), filters)
+
+    def rows() -> Iterator[tuple[str, ...]]:
+        for v in db.session.scalars(query).yield_per(1000):
+            yield (
+                v.code,
+                v.status,
+                f"{v.value_cents / 100:.2f}",
+                f"{v.balance_cents / 100:.2f}",
+                v.expires_at.date().isoformat() if v.expires_at else "",
+                v.purchaser_name,
+                v.purchaser_email,
+                v.recipient_name,
+                v.recipient_email,
+                v.patient_name,
+                v.cliniko_patient_id or "",
+                v.cliniko_billable_item_id or "",
+            )
+
     header = [
         "code", "status", "value", "balance", "expiry", "purchaser", "purchaser_email",
         "recipient", "recipient_email", "patient", "cliniko_patient_id", "cliniko_billable_item_id",
