@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sized
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,9 @@ from portal.models.types import utcnow
 
 log = logging.getLogger(__name__)
 SHOW_EVERY_SECONDS = 0.5
+CHECK_CANCEL_EVERY_SECONDS = 0.25
+MAX_DEFERRED = 64
+COUNTERS = ["ok_count", "skipped_count", "failed_count", "processed", "heartbeat_at"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,18 @@ class ItemSkipped(Exception):
     """Raised by an item handler when there is nothing to do; the message says why."""
 
 
-Handler = Callable[[WorkItem], str | None]
+@dataclass(frozen=True)
+class Deferred:
+    """An item whose slow part (an upstream call) runs on another thread while the run goes on.
+
+    `future` does the call and touches no database; `finish(result)` runs back on the run's own
+    thread, records what the call did and returns the item's message (or raises ItemSkipped)."""
+
+    future: Future[Any]
+    finish: Callable[[Any], str | None]
+
+
+Handler = Callable[[WorkItem], "str | Deferred | None"]
 
 
 class RunContext:
@@ -47,6 +63,8 @@ class RunContext:
         self.cancelled = False
         self._wanted = wanted or (lambda ref: True)
         self._last_shown = 0.0
+        self._last_cancel_check = 0.0
+        self._deferred: deque[tuple[WorkItem, Deferred]] = deque()
 
     def set_total(self, total: int) -> None:
         self.run.total = total
@@ -64,6 +82,13 @@ class RunContext:
         flag = db.session.scalar(select(JobRun.cancel_requested).where(JobRun.id == self.run_id))
         return bool(flag)
 
+    def _cancel_due(self) -> bool:
+        """Look for a cancel between items, at most four times a second."""
+        if time.monotonic() - self._last_cancel_check < CHECK_CANCEL_EVERY_SECONDS:
+            return False
+        self._last_cancel_check = time.monotonic()
+        return self.stop_requested()
+
     def process(self, items: Iterable[WorkItem], handle: Handler, total: int | None = None) -> None:
         """Run `handle` on each wanted item, recording its outcome; stop when cancelled."""
         if total is None and isinstance(items, Sized):
@@ -71,14 +96,19 @@ class RunContext:
             total = len(items)
         if total is not None:
             self.set_total(total)
-        for item in items:
-            if not self._wanted(item.ref):
-                continue
-            if self.stop_requested():
-                self.cancelled = True
-                return
-            self._starting(item)
-            self._handle_one(item, handle)
+        try:
+            for item in items:
+                if not self._wanted(item.ref):
+                    continue
+                if self._cancel_due():
+                    self.cancelled = True
+                    return
+                self._starting(item)
+                self._handle_one(item, handle)
+                self._settle(wait=len(self._deferred) >= MAX_DEFERRED)
+        finally:  # calls already under way finish and are recorded, even on cancel
+            while self._deferred:
+                self._settle(wait=True)
 
     def _starting(self, item: WorkItem) -> None:
         """Show the item being worked on; committed at most twice a second, because each item's
@@ -90,9 +120,13 @@ class RunContext:
             db.session.commit()
             self._last_shown = time.monotonic()
 
-    def _handle_one(self, item: WorkItem, handle: Handler) -> None:
+    def _handle_one(self, item: WorkItem, handle: Callable[[WorkItem], Any]) -> None:
         try:
-            outcome, message = ItemOutcome.OK, handle(item) or ""
+            result = handle(item)
+            if isinstance(result, Deferred):
+                self._deferred.append((item, result))
+                return
+            outcome, message = ItemOutcome.OK, result or ""
         except ItemSkipped as skip:
             db.session.rollback()
             outcome, message = ItemOutcome.SKIPPED, str(skip)
@@ -101,6 +135,17 @@ class RunContext:
             log.warning("run %s item %s failed", self.run_id, item.ref, exc_info=True)
             outcome, message = ItemOutcome.FAILED, str(exc) or type(exc).__name__
         self.record(item, outcome, message)
+
+    def _settle(self, wait: bool) -> None:
+        """Record the deferred items whose calls are done, oldest first; `wait` for one."""
+        while self._deferred and (wait or self._deferred[0][1].future.done()):
+            item, deferred = self._deferred.popleft()
+            wait = False
+
+            def finish(_: WorkItem, deferred: Deferred = deferred) -> str | None:
+                return deferred.finish(deferred.future.result())
+
+            self._handle_one(item, finish)
 
     def record(self, item: WorkItem, outcome: ItemOutcome, message: str = "") -> None:
         """Store one item's outcome and bump the counters in the same transaction."""
@@ -114,13 +159,20 @@ class RunContext:
             )
         )
         counter = {
-            ItemOutcome.OK: "ok_count",
-            ItemOutcome.SKIPPED: "skipped_count",
-            ItemOutcome.FAILED: "failed_count",
+            ItemOutcome.OK: JobRun.ok_count,
+            ItemOutcome.SKIPPED: JobRun.skipped_count,
+            ItemOutcome.FAILED: JobRun.failed_count,
         }[outcome]
-        setattr(self.run, counter, getattr(self.run, counter) + 1)
-        self.run.processed += 1
-        self.run.heartbeat_at = utcnow()
+        # Counted in SQL on the session's own connection: the run need not be loaded again
+        # after every commit, and the ORM's bulk-update machinery is skipped.
+        bump = (
+            update(JobRun.__table__)
+            .where(JobRun.__table__.c.id == self.run_id)
+            .values({counter.key: counter + 1, "processed": JobRun.processed + 1})
+            .values(heartbeat_at=utcnow())
+        )
+        db.session.connection().execute(bump)
+        db.session.expire(self.run, COUNTERS)
         db.session.commit()
 
     def final_status(self) -> JobStatus:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import select
@@ -31,7 +32,7 @@ from portal.services.reconciliation_plan import (
 )
 from portal.services.reconciliation_rows import store_rows
 
-from .context import ItemSkipped, RunContext, WorkItem
+from .context import Deferred, ItemSkipped, RunContext, WorkItem
 from .registry import job_kind
 
 
@@ -117,18 +118,29 @@ def run_apply(ctx: RunContext) -> None:
     vaocher, cliniko = _vaocherapp(ctx), _cliniko(ctx)
     batch.apply_run_id, batch.status = ctx.run_id, BatchStatus.APPLYING
     db.session.commit()
+    # Cliniko's rate limit is the slow part: its billable-item writes go to a thread of their
+    # own, so the next vouchers' redeems go on while they wait for their turn.
+    cliniko_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cliniko-{ctx.run_id}")
+    # This run is the only writer of its rows, ledger entries and (while it works on one) the
+    # voucher: keep them loaded across its many small commits instead of re-reading them.
+    session = db.session()
+    session.expire_on_commit = False
     try:
-        steps = {s.ref: s for s in ap.apply_steps(batch)}
+        ordered = ap.apply_steps(batch)
+        steps = {s.ref: s for s in ordered}
+        rows = ap.RowsAhead(ordered)
         items = [WorkItem(ref, step.label) for ref, step in steps.items()]
 
-        def handle(item: WorkItem) -> str:
+        def handle(item: WorkItem) -> str | Deferred:
             step = steps[item.ref]
             if step.row_id is None:
-                return _sync_item(ctx, batch, step, cliniko)
-            return _redeem(ctx, step, vaocher)
+                return _sync_item(ctx, batch, step, cliniko, cliniko_thread)
+            return _redeem(ctx, rows.get(step.row_id), rows, vaocher)
 
         ctx.process(items, handle)
     finally:
+        session.expire_on_commit = True
+        cliniko_thread.shutdown(wait=True)
         vaocher.close()
         cliniko.close()
         db.session.rollback()
@@ -137,16 +149,24 @@ def run_apply(ctx: RunContext) -> None:
 
 
 def _sync_item(
-    ctx: RunContext, batch: ReconciliationBatch, step: ap.Step, cliniko: ClinikoClient
-) -> str:
+    ctx: RunContext,
+    batch: ReconciliationBatch,
+    step: ap.Step,
+    cliniko: ClinikoClient,
+    cliniko_thread: Executor,
+) -> Deferred:
     voucher = db.session.get(Voucher, step.voucher_id)
     assert voucher is not None
     if voucher.balance_cents > 0 and not ap.redeemed_in_run(batch, voucher.id):
         raise ItemSkipped("Nothing was redeemed from this voucher: its billable item stays as is.")
-    message = ap.sync_billable_item(voucher, cliniko, ctx.run_id, batch.id)
-    if not message:
+    change = ap.item_change_for(voucher)
+    if change is None:
         raise ItemSkipped("The billable item is already archived.")
-    return message
+
+    def finish(item_id: str) -> str:
+        return ap.record_item_change(voucher, change, item_id, ctx.run_id, batch.id)
+
+    return Deferred(cliniko_thread.submit(ap.push_item_change, cliniko, change), finish)
 
 
 def _fail(row: ReconciliationRow, message: str, ctx: RunContext) -> None:
@@ -155,12 +175,12 @@ def _fail(row: ReconciliationRow, message: str, ctx: RunContext) -> None:
     db.session.commit()
 
 
-def _redeem(ctx: RunContext, step: ap.Step, vaocher: VaocherAppClient) -> str:
-    row = db.session.get(ReconciliationRow, step.row_id)
-    assert row is not None
+def _redeem(
+    ctx: RunContext, row: ReconciliationRow, rows: ap.RowsAhead, vaocher: VaocherAppClient
+) -> str:
     assert row.voucher is not None
     voucher: Voucher = row.voucher
-    entry = ap.ledger_entry(row)
+    entry = rows.ledger_entry(row)
     if entry is not None and entry.state == LedgerState.DONE:
         ap.mark_row(row, RowOutcome.SKIPPED, "Already redeemed by an earlier run.", ctx.run_id)
         db.session.commit()
@@ -179,9 +199,8 @@ def _redeem(ctx: RunContext, step: ap.Step, vaocher: VaocherAppClient) -> str:
         db.session.delete(entry)
         _fail(row, str(error), ctx)
         raise
-    message = ap.complete_from_answer(entry, row, voucher, answer, ctx.run_id)
-    db.session.commit()
-    return message
+    # Committed with the row's outcome; if that commit is lost, the intent is decided later.
+    return ap.complete_from_answer(entry, row, voucher, answer, ctx.run_id)
 
 
 def _confirmed(

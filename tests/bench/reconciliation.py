@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import resource
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
 
 import requests
 from rq import SimpleWorker
-from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.clients import cliniko as cliniko_module
@@ -29,10 +30,10 @@ from portal.jobs.queue import get_queue, get_redis
 from portal.jobs.start import start_run
 from portal.models import Clinic, Provider, User, Voucher
 from portal.models.reconciliation import ReconciliationBatch
-from portal.sandbox.app import create_app as create_sandbox
 from portal.services import connections
 from portal.services.demo import seed_demo
 from portal.services.reconciliation import approve_batch, create_batch
+from tests.fixtures.portal import free_port
 
 RATE_WINDOW = 2.0
 HEADERS = [
@@ -72,11 +73,21 @@ def _export(path: Path, rows: int, codes: list[str]) -> None:
                 )
 
 
-def _sandbox() -> tuple[str, object]:
-    app = create_sandbox(seed=1)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}", server
+def _sandbox() -> tuple[str, subprocess.Popen[bytes]]:
+    """The sandbox in its own process, as in production the upstreams are not in the worker:
+    the worker's memory and CPU are then the worker's own."""
+    port = free_port()
+    argv = [sys.executable, "-m", "portal.sandbox", "--port", str(port), "--seed", "1"]
+    proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            requests.get(f"{url}/_sandbox/state", timeout=1).raise_for_status()
+            return url, proc
+        except requests.RequestException:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the sandbox did not start")
 
 
 def _sell(url: str, clinic: dict, count: int) -> list[str]:
@@ -106,7 +117,23 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--vouchers", type=int, default=5_000)
     args = parser.parse_args()
-    url, _server = _sandbox()
+    url, sandbox = _sandbox()
+    try:
+        _bench(url, sandbox.pid, args)
+    finally:
+        sandbox.terminate()
+
+
+def _cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) used so far by this process, or by the process `pid`."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _bench(url: str, sandbox_pid: int, args: argparse.Namespace) -> None:
     requests.post(
         f"{url}/_sandbox/ratelimits",
         json={"cliniko": {"limit": 200, "window_seconds": RATE_WINDOW}},
@@ -180,9 +207,10 @@ def main() -> None:
         db.session.commit()
         time.sleep(RATE_WINDOW)  # a fresh rate-limit window, so the bound is fair
         start_run(clinic, user, "reconciliation.apply", {"batch_id": batch_id})
-        began = time.monotonic()
+        began, cpu, upstream_cpu = time.monotonic(), _cpu_seconds(), _cpu_seconds(sandbox_pid)
         _worker()
         apply_seconds = time.monotonic() - began
+        cpu, upstream_cpu = _cpu_seconds() - cpu, _cpu_seconds(sandbox_pid) - upstream_cpu
         log = requests.get(f"{url}/_sandbox/requests", timeout=30).json()["requests"]
         totals = db.session.get(ReconciliationBatch, batch_id).totals
     redeemed = sum(1 for r in log if r["path"].endswith("/redeem") and r["status"] == 200)
@@ -192,7 +220,7 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"export rows: {args.rows:,}  voucher rows: {len(codes):,}  totals: {totals}")
     print(f"plan time: {plan_seconds:.1f} s")
-    print(f"peak worker memory (whole bench process, RSS): {peak_mb:.0f} MB")
+    print(f"peak worker memory (bench process: plan + apply, RSS): {peak_mb:.0f} MB")
     per = max(1, redeemed)
     print(f"upstream calls, plan + apply: {len(log):,} = {len(log) / per:.3f} per redeemed voucher")
     print(
@@ -202,6 +230,11 @@ def main() -> None:
         f"apply time: {apply_seconds:.1f} s; rate-limit lower bound: {bound:.1f} s "
         f"(Cliniko 200 per {RATE_WINDOW:g} s, {cliniko_writes:,} writes) → "
         f"{apply_seconds / bound if bound else float('nan'):.2f}x"
+    )
+
+    print(
+        f"CPU during apply: worker {cpu:.1f} s ({cpu / per * 1000:.1f} ms per voucher), "
+        f"sandbox upstreams {upstream_cpu:.1f} s ({upstream_cpu / per * 1000:.1f} ms per voucher)"
     )
 
 
