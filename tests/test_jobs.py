@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
+from portal.jobs.context import Deferred, ItemSkipped, RunContext, WorkItem
 from portal.jobs.queue import get_redis
 from portal.models import JobItem, JobRun, JobStatus
 from portal.models.types import utcnow
@@ -223,3 +227,53 @@ def test_run_list_filters_by_status_and_kind_and_paginates(manager, demo, client
 def test_the_demo_job_does_not_exist_outside_demo_mode(manager, post, app, monkeypatch):
     monkeypatch.setitem(app.config, "DEMO_MODE", False)
     assert post(f"{BONDI}/start/demo", {"items": 3}).status_code == 404
+
+
+def test_deferred_items_are_recorded_in_order_with_their_outcomes_even_on_cancel(demo):
+    """Items whose upstream call runs on another thread come back to the run's own thread to be
+    recorded; a cancel stops new items but records the calls already under way."""
+    clinic = demo["clinics"]["bondi-physio"]
+    run = JobRun(clinic_id=clinic.id, kind="demo", status=JobStatus.RUNNING, params={})
+    db.session.add(run)
+    db.session.commit()
+    ctx = RunContext(run)
+    gate = threading.Event()
+
+    def call(n: int) -> int:
+        gate.wait(5)
+        if n == 1:
+            raise RuntimeError("Cliniko said no")
+        return n * 10
+
+    def finish(result: int) -> str:
+        if result == 20:
+            raise ItemSkipped("nothing to change")
+        return f"done {result}"
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+
+        def handle(item: WorkItem) -> Deferred:
+            n = int(item.ref)
+            if n == 3:  # a cancel arrives while items 0-2 are still in flight
+                db.session.execute(
+                    update(JobRun).where(JobRun.id == run.id).values(cancel_requested=True)
+                )
+                db.session.commit()
+                ctx._last_cancel_check = 0.0
+                gate.set()
+            return Deferred(pool.submit(call, n), finish)
+
+        ctx.process([WorkItem(str(n)) for n in range(6)], handle)
+
+    assert ctx.cancelled
+    items = db.session.scalars(
+        db.select(JobItem).where(JobItem.run_id == run.id).order_by(JobItem.id)
+    ).all()
+    assert [(i.ref, i.outcome, i.message) for i in items] == [
+        ("0", "ok", "done 0"),
+        ("1", "failed", "Cliniko said no"),
+        ("2", "skipped", "nothing to change"),
+        ("3", "ok", "done 30"),
+    ]
+    run = _fresh(run.id)
+    assert (run.processed, run.ok_count, run.failed_count, run.skipped_count) == (4, 2, 1, 1)

@@ -11,7 +11,7 @@ import requests
 from portal.clients.cliniko import ClinikoClient
 from portal.extensions import db
 from portal.jobs.start import retry_run
-from portal.models import JobRun, RetryMode, User
+from portal.models import JobItem, JobRun, RetryMode, User
 from portal.models.reconciliation import LedgerState, ReconciliationLedger, RowClass
 from tests.fixtures.portal import wait_for
 from tests.reconciliation_helpers import (
@@ -168,6 +168,40 @@ def test_429s_and_5xx_during_apply_never_redeem_twice(linked, sandbox, post, run
     assert all(
         e.state == LedgerState.DONE for e in db.session.scalars(db.select(ReconciliationLedger))
     )
+
+
+def test_cliniko_failing_the_billable_item_writes_fails_those_steps_alone(
+    linked, sandbox, post, run_worker
+):
+    """The item writes run on the apply's Cliniko thread: their failures still come back to the
+    run as failed steps with Cliniko's message, and retrying them finishes the job."""
+    batch = plan(post, run_worker, export_csv(sandbox, linked))
+    faults = {"upstream": "cliniko", "error_rate": 1.0, "seed": 1}
+    requests.post(f"{sandbox.url}/_sandbox/faults", json=faults, timeout=5)
+    batch = apply(post, run_worker, batch)
+    requests.delete(f"{sandbox.url}/_sandbox/faults", timeout=5)
+    run = db.session.get(JobRun, batch.apply_run_id)
+    redeemed = [code for code, rows in rows_by_code(batch).items() if rows[0].outcome == "redeemed"]
+    assert len(redeemed) == 3
+    failed = db.session.scalars(
+        db.select(JobItem).where(JobItem.run_id == run.id, JobItem.outcome == "failed")
+    ).all()
+    # Only the billable-item steps failed: the three just used up and the one used up before.
+    assert sorted(i.ref for i in failed) == sorted(
+        f"billable-item:{code}" for code in rows_by_code(batch)
+    )
+    assert all("Cliniko" in i.message for i in failed)
+    assert all(voucher(code).billable_item_archived_at is None for code in redeemed)
+
+    manager = db.session.scalar(db.select(User).where(User.email == "manager@example.com"))
+    retry = retry_run(run, manager, RetryMode.FAILED)
+    run_worker()
+    db.session.expire_all()
+    retry = db.session.get(JobRun, retry.id)
+    assert (retry.ok_count, retry.failed_count) == (4, 0)
+    for code in redeemed:
+        assert voucher(code).billable_item_archived_at is not None
+        assert len(redeem_posts(sandbox, code)) == 1  # the retry redeemed nothing again
 
 
 def test_worker_killed_mid_redeem_is_resumed_without_a_second_redeem(
