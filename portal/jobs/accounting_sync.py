@@ -43,7 +43,8 @@ def run_accounting_sync(ctx: RunContext) -> None:
     env, cliniko = open_sync(ctx.clinic, checkpoint=db.session.commit)
     phases = _Phases(ctx, env, full=bool(ctx.params.get("full")))
     try:
-        phases.run(cliniko)
+        with ctx.keep_loaded():  # the clinic's cross-references, held for lookups all run long
+            phases.run(cliniko)
     finally:
         cliniko.close()
         env.reckon.close()

@@ -6,8 +6,9 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +78,19 @@ class RunContext:
             self.run.current_item = current_item[:255]
         self.run.heartbeat_at = utcnow()
         db.session.commit()
+
+    @contextmanager
+    def keep_loaded(self) -> Iterator[None]:
+        """For runs that are the only writer of the rows they hold (one live run per clinic and
+        kind): keep those rows loaded across the run's many small commits. By default every
+        commit expires every object in the session, which is a re-read per row afterwards and,
+        for a run holding thousands of rows, work proportional to all of them at each commit."""
+        session = db.session()
+        session.expire_on_commit = False
+        try:
+            yield
+        finally:
+            session.expire_on_commit = True
 
     def stop_requested(self) -> bool:
         flag = db.session.scalar(select(JobRun.cancel_requested).where(JobRun.id == self.run_id))

@@ -121,10 +121,6 @@ def run_apply(ctx: RunContext) -> None:
     # Cliniko's rate limit is the slow part: its billable-item writes go to a thread of their
     # own, so the next vouchers' redeems go on while they wait for their turn.
     cliniko_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cliniko-{ctx.run_id}")
-    # This run is the only writer of its rows, ledger entries and (while it works on one) the
-    # voucher: keep them loaded across its many small commits instead of re-reading them.
-    session = db.session()
-    session.expire_on_commit = False
     try:
         ordered = ap.apply_steps(batch)
         steps = {s.ref: s for s in ordered}
@@ -137,9 +133,9 @@ def run_apply(ctx: RunContext) -> None:
                 return _sync_item(ctx, batch, step, cliniko, cliniko_thread)
             return _redeem(ctx, rows.get(step.row_id), rows, vaocher)
 
-        ctx.process(items, handle)
+        with ctx.keep_loaded():  # its rows, ledger entries and (while on one) the voucher
+            ctx.process(items, handle)
     finally:
-        session.expire_on_commit = True
         cliniko_thread.shutdown(wait=True)
         vaocher.close()
         cliniko.close()
