@@ -59,8 +59,10 @@ class _Phases:
         self.ctx, self.env, self.full = ctx, env, full
         self.transient = 0
         self.settings = env.settings
-        env.items = records_by_id(ctx.clinic, EntityKind.ITEM)
-        env.customers = records_by_id(ctx.clinic, EntityKind.CUSTOMER)
+        kinds = (EntityKind.ITEM, EntityKind.CUSTOMER, EntityKind.INVOICE, EntityKind.PAYMENT)
+        env.known = {kind: records_by_id(ctx.clinic, kind) for kind in kinds}
+        env.items = env.known[EntityKind.ITEM]
+        env.customers = env.known[EntityKind.CUSTOMER]
         env.names = {r.label: r.cliniko_id for r in env.customers.values() if r.label}
 
     def _since(self, entity: str) -> datetime | None:
@@ -115,8 +117,8 @@ class _Phases:
         return bool(rec and rec.reckon_id)
 
     def _payments(self) -> None:
-        invoices = records_by_id(self.ctx.clinic, EntityKind.INVOICE)
-        payments = records_by_id(self.ctx.clinic, EntityKind.PAYMENT)
+        invoices = self.env.known[EntityKind.INVOICE]
+        payments = self.env.known[EntityKind.PAYMENT]
         todo = [payments[i] for i in pending_ids(self.ctx.clinic, EntityKind.PAYMENT)]
         self.ctx.set_total(self.ctx.run.processed + len(todo))
         work = [(f"payment:{p.cliniko_id}", f"Payment of {p.label}", p) for p in todo]

@@ -71,11 +71,16 @@ def sync_record(clinic: Clinic, kind: str, cliniko_id: str, **defaults: Any) -> 
         )
     )
     if rec is None:
-        rec = SyncRecord(clinic_id=clinic.id, kind=kind, cliniko_id=cliniko_id, details={})
-        db.session.add(rec)
+        rec = new_sync_record(clinic, kind, cliniko_id)
     for name, value in defaults.items():
         setattr(rec, name, value)
     db.session.flush()
+    return rec
+
+
+def new_sync_record(clinic: Clinic, kind: str, cliniko_id: str) -> SyncRecord:
+    rec = SyncRecord(clinic_id=clinic.id, kind=kind, cliniko_id=cliniko_id, details={})
+    db.session.add(rec)
     return rec
 
 

@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import inspect
+
 from portal.clients.cliniko_models import BillableItem, Invoice, InvoiceItem, Product
 from portal.clients.errors import ValidationError
 from portal.clients.reckon import ReckonClient
@@ -17,7 +19,7 @@ from portal.models import AccountingSettings, Clinic, EntityKind, SyncRecord, Sy
 
 from . import DomainError
 from . import accounting_map as m
-from .accounting_push import Breaker, Push, push_record, sync_record
+from .accounting_push import Breaker, Push, new_sync_record, push_record, sync_record
 
 
 @dataclass
@@ -34,9 +36,23 @@ class SyncEnv:
     items: dict[str, SyncRecord] = field(default_factory=dict)
     customers: dict[str, SyncRecord] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # customer name → Cliniko patient id
+    # Cross-references loaded at the start of the run, by kind then Cliniko id.
+    known: dict[str, dict[str, SyncRecord]] = field(default_factory=dict)
 
     def push(self, rec: SyncRecord, push: Push) -> str:
         return push_record(rec, push, m.payload_hash(push.body), self.breaker, self.checkpoint)
+
+    def record(self, kind: str, cliniko_id: str, **defaults: Any) -> SyncRecord:
+        """The cross-reference of a Cliniko record: one loaded at the start, else a new one."""
+        known = self.known.get(kind)
+        if known is None:
+            return sync_record(self.clinic, kind, cliniko_id, **defaults)
+        rec = known.get(cliniko_id)
+        if rec is None or inspect(rec).transient:  # new, or new and then rolled back
+            rec = known[cliniko_id] = new_sync_record(self.clinic, kind, cliniko_id)
+        for name, value in defaults.items():
+            setattr(rec, name, value)
+        return rec
 
 
 def _id_of(found: Any) -> str | None:
@@ -47,7 +63,7 @@ def _id_of(found: Any) -> str | None:
 def sync_item(env: SyncEnv, key: str, item: BillableItem | Product) -> str:
     """A product or billable item → a Reckon item (found by its item code)."""
     body = m.item_body(env.settings, key, item)
-    rec = sync_record(env.clinic, EntityKind.ITEM, key, label=item.name[:200])
+    rec = env.record(EntityKind.ITEM, key, label=item.name[:200])
     env.items[key] = rec
     try:
         return env.push(rec, _item_push(env, body))
@@ -89,7 +105,7 @@ def sync_customer(env: SyncEnv, row: dict[str, Any]) -> str:
     patient_id = str(row["id"])
     plain = m.customer_name(row, env.settings, taken=False)
     taken = env.names.setdefault(plain, patient_id) != patient_id
-    rec = sync_record(env.clinic, EntityKind.CUSTOMER, patient_id)
+    rec = env.record(EntityKind.CUSTOMER, patient_id)
     env.customers[patient_id] = rec
     try:
         return _push_customer(env, rec, row, taken)
@@ -130,8 +146,7 @@ def invoice_record(env: SyncEnv, invoice: Invoice) -> SyncRecord:
         "issue_date": str(invoice.issue_date),
         "paid_on": str(paid_on or invoice.issue_date),
     }
-    return sync_record(
-        env.clinic,
+    return env.record(
         EntityKind.INVOICE,
         invoice.id,
         reference=m.REFERENCE.format(number=invoice.number),
@@ -157,7 +172,7 @@ def sync_invoice(env: SyncEnv, invoice: Invoice, lines: list[InvoiceItem]) -> st
     # Paid in Cliniko, whatever the source (card, cash, account credit). A $0 invoice (e.g. all
     # voucher) is Paid in Reckon as soon as it is approved, so it needs no receipt.
     if invoice.status == 20 and (invoice.total_amount or 0) > 0:
-        sync_record(env.clinic, EntityKind.PAYMENT, invoice.id, label=rec.label)
+        env.record(EntityKind.PAYMENT, invoice.id, label=rec.label)
     return env.push(rec, _invoice_push(env, body))
 
 
