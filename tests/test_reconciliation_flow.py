@@ -127,6 +127,28 @@ def test_three_visits_one_redeemed_by_hand_and_overlapping_exports(
     assert len(redeem_posts(sandbox, code)) == 2  # the hand redeem is not an API call
 
 
+def test_a_plan_with_only_a_used_up_voucher_archives_its_billable_item(
+    linked, sandbox, post, run_worker, client
+):
+    """Used up by hand in VaocherApp, still live in Cliniko: nothing to redeem, but applying the
+    plan closes the gap by archiving the billable item."""
+    code = "HAND-150"
+    days = _voucher_on_three_visits(sandbox, linked, code)
+    hand = {"api_key": linked["vaocherapp"]["api_key"], "code": code, "amount": 15000}
+    requests.post(f"{sandbox.url}/_sandbox/vaocherapp/redeem", json=hand, timeout=5)
+    batch = plan(post, run_worker, export_csv(sandbox, linked, days[0], days[2]))
+    assert _classes(batch)[code] == [RowClass.ALREADY] * 3
+    page = client.get(f"{REC}/{batch.id}").get_data(as_text=True)
+    assert 'id="total-to-archive">' in page
+    assert 'id="approve"' in page
+
+    apply(post, run_worker, batch)
+    assert voucher(code).billable_item_archived_at is not None
+    assert redeem_posts(sandbox, code) == []
+    archived = [r for r in sandbox.requests_log("cliniko") if r["path"].endswith("/archive")]
+    assert len(archived) == 1
+
+
 def test_excluding_a_row_moves_the_voucher_balance_to_the_next_row(
     linked, sandbox, post, run_worker
 ):

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
-from sqlalchemy import Select, select
+from sqlalchemy import Select, distinct, func, select
 
 from portal.extensions import db
-from portal.models import Clinic, User
+from portal.models import Clinic, User, Voucher
 from portal.models.reconciliation import (
     ACTIONABLE,
     BatchStatus,
@@ -136,8 +136,8 @@ def toggle_exclusion(batch: ReconciliationBatch, row: ReconciliationRow, exclude
 def approve_batch(batch: ReconciliationBatch, actor: User) -> None:
     if not batch.can_edit_plan:
         raise DomainError("Only a finished plan that has not been applied can be approved.")
-    if not planned_cents(batch)[0]:
-        raise DomainError("There is nothing to redeem in this plan.")
+    if not planned_cents(batch)[0] and not items_to_archive(batch):
+        raise DomainError("There is nothing to redeem or archive in this plan.")
     batch.approved_by_id, batch.approved_at = actor.id, utcnow()
     batch.status = BatchStatus.APPLYING
     record_event(
@@ -156,6 +156,23 @@ def planned_cents(batch: ReconciliationBatch) -> tuple[int, int]:
         entry = (batch.totals or {}).get(cls) or {}
         rows, cents = rows + entry.get("rows", 0), cents + entry.get("redeem_cents", 0)
     return rows, cents
+
+
+def items_to_archive(batch: ReconciliationBatch) -> int:
+    """Vouchers used up before this plan whose Cliniko billable item is still live: applying the
+    plan archives them even when there is nothing left to redeem."""
+    stmt = (
+        select(func.count(distinct(Voucher.id)))
+        .join(ReconciliationRow, ReconciliationRow.voucher_id == Voucher.id)
+        .where(
+            ReconciliationRow.batch_id == batch.id,
+            ReconciliationRow.plan_balance_cents == 0,
+            Voucher.clinic_id == batch.clinic_id,
+            Voucher.balance_cents <= 0,
+            Voucher.billable_item_archived_at.is_(None),
+        )
+    )
+    return db.session.scalar(stmt) or 0
 
 
 def batches_query(clinic: Clinic) -> Select[Any]:

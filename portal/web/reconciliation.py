@@ -26,6 +26,7 @@ from portal.services.reconciliation import (
     approve_batch,
     batches_query,
     create_batch,
+    items_to_archive,
     planned_cents,
     report_rows,
     rows_query,
@@ -150,6 +151,7 @@ def _show_context(batch: ReconciliationBatch) -> dict[str, object]:
         "wanted": wanted,
         "labels": CLASS_LABELS,
         "planned": planned_cents(batch),
+        "to_archive": items_to_archive(batch) if batch.can_edit_plan else 0,
         "confirm_form": ConfirmForm(),
     }
 
@@ -191,6 +193,7 @@ def approve(batch_id: int) -> str | BaseResponse:
             batch=batch,
             form=form,
             planned=planned_cents(batch),
+            to_archive=items_to_archive(batch),
         )
     try:
         approve_batch(batch, current_user)
