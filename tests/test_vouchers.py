@@ -13,10 +13,12 @@ from decimal import Decimal
 
 import pytest
 import requests
+from redis import Redis
 
 from portal.clients.cliniko import ASSUMED_PATIENT_WEB_URL
 from portal.crypto import secret_box
 from portal.extensions import db
+from portal.jobs.schedule_tick import start_waiting_intakes
 from portal.models import (
     AuditEvent,
     Connection,
@@ -28,7 +30,7 @@ from portal.models import (
 )
 from portal.models.types import utcnow
 from portal.services.voucher_browser import voucher_links
-from tests.fixtures.portal import wait_for
+from tests.fixtures.portal import free_port, wait_for
 
 BONDI = "/c/bondi-physio"
 
@@ -374,3 +376,43 @@ def test_backfill_imports_vouchers_from_vaocherapp(linked, post, run_worker, san
     run_worker()
     remote = sandbox.world.clinics[0].vaocherapp.live.vouchers
     assert db.session.scalar(db.select(db.func.count()).select_from(Voucher)) == len(remote)
+
+
+def _with_queue_down(app, action):
+    """Run `action` while the portal's Redis client points at a port nothing listens on."""
+    live = app.extensions["portal.redis"]
+    app.extensions["portal.redis"] = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        return action()
+    finally:
+        app.extensions["portal.redis"] = live
+
+
+def test_webhook_while_the_queue_is_down_is_kept_and_the_tick_starts_its_intake(
+    linked, client, sandbox, bondi_accounts, run_worker, app
+):
+    bought = _purchase(sandbox, bondi_accounts)
+    body, signature = _signed(bought)
+    response = _with_queue_down(app, lambda: _deliver(client, body, signature))
+    assert response.status_code == 202  # stored: VaocherApp need not send it again
+    assert db.session.scalar(db.select(WebhookDelivery.status)) == "received"
+
+    assert start_waiting_intakes(utcnow()) == []  # too young: its own request queues it
+    later = utcnow() + timedelta(minutes=2)
+    assert len(start_waiting_intakes(later)) == 1
+    run_worker()
+    assert _voucher(bought["code"]).value_cents == 15000
+    assert db.session.scalar(db.select(WebhookDelivery.status)) == "processed"
+    assert start_waiting_intakes(later) == []
+
+
+def test_a_re_sent_webhook_restarts_the_intake_its_first_delivery_could_not_queue(
+    linked, client, sandbox, bondi_accounts, run_worker, app
+):
+    bought = _purchase(sandbox, bondi_accounts)
+    body, signature = _signed(bought)
+    _with_queue_down(app, lambda: _deliver(client, body, signature))
+    again = _deliver(client, body, signature)
+    assert again.get_json()["status"] == "duplicate"
+    run_worker()
+    assert _voucher(bought["code"]).value_cents == 15000

@@ -16,12 +16,14 @@ from portal.models import Clinic
 from portal.models.types import utcnow
 from portal.services import DomainError
 from portal.services.accounting_schedule import due_schedules, next_run_at
+from portal.services.webhook_intake import INTAKE, clinics_with_stranded_deliveries
 
 from .queue import get_queue
 
 log = logging.getLogger(__name__)
 TICK = "portal.jobs.schedule_tick.tick"
 INTERVAL = timedelta(minutes=1)
+WAITING = timedelta(minutes=1)  # a delivery younger than this is still being queued normally
 
 
 def _slot(when: datetime) -> str:
@@ -58,10 +60,24 @@ def start_due_runs(now: datetime) -> list[int]:
     return started
 
 
+def start_waiting_intakes(now: datetime) -> list[int]:
+    """Webhook deliveries stored while the queue was down wait for no one: start their intake."""
+    from .start import start_follow_up
+
+    started = []
+    for clinic_id in clinics_with_stranded_deliveries(now - WAITING):
+        clinic = db.session.get(Clinic, clinic_id)
+        assert clinic is not None
+        run = start_follow_up(clinic, INTAKE)  # None: one is going, it takes them
+        if run is not None:
+            started.append(run.id)
+    return started
+
+
 def tick() -> list[int]:
-    """The RQ entry point: run what is due, then chain the next tick."""
+    """The RQ entry point: run what is due, pick up stranded deliveries, chain the next tick."""
     with current_app.app_context():
         try:
-            return start_due_runs(utcnow())
+            return start_due_runs(utcnow()) + start_waiting_intakes(utcnow())
         finally:
             ensure_tick()

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.clients.vaocherapp import Voucher as RemoteVoucher
 from portal.extensions import db
-from portal.models import Clinic, Connection, Voucher, WebhookDelivery
+from portal.models import Clinic, Connection, JobRun, Voucher, WebhookDelivery
 from portal.models.types import utcnow
 from portal.tenancy import owned
 
@@ -28,6 +28,7 @@ from .vouchers import upsert_voucher
 # ---- ASSUMPTIONS (vaocherapp.md §7 [INFERRED]); correct them here only. --------------------------
 ASSUMED_EVENT_KEY = "event"
 ASSUMED_DATA_KEY = "data"  # the voucher object, shaped like GET /v1/vouchers/{code}
+INTAKE = "vouchers.intake"  # the job kind that processes deliveries
 SIGNATURE_HEADER = "signature"  # documented: hex HMAC-SHA256 of the raw body with the secret
 
 
@@ -102,6 +103,27 @@ def record_delivery(clinic: Clinic, body: bytes) -> tuple[WebhookDelivery, bool]
 def pending_deliveries(clinic: Clinic) -> list[WebhookDelivery]:
     stmt = owned(WebhookDelivery, clinic).where(WebhookDelivery.status == "received")
     return list(db.session.scalars(stmt.order_by(WebhookDelivery.id)))
+
+
+def clinics_with_stranded_deliveries(received_before: datetime) -> list[int]:
+    """Clinics with deliveries waiting since before `received_before` that no intake run has
+    started on since they came in: their run could not be queued (e.g. Redis was down). A
+    delivery an intake run has tried and failed is left to that run's retries."""
+    tried = (
+        select(JobRun.id)
+        .where(
+            JobRun.clinic_id == WebhookDelivery.clinic_id,
+            JobRun.kind == INTAKE,
+            JobRun.started_at >= WebhookDelivery.received_at,
+        )
+        .exists()
+    )
+    stmt = select(WebhookDelivery.clinic_id).where(
+        WebhookDelivery.status == "received",
+        WebhookDelivery.received_at < received_before,
+        ~tried,
+    )
+    return list(db.session.scalars(stmt.distinct()))
 
 
 def deliveries_arrived_since(clinic_id: int, since: datetime) -> bool:

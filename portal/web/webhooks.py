@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, abort, request
 
 from portal.extensions import csrf, db
 from portal.jobs.start import start_follow_up
+from portal.services import DomainError
 from portal.services.audit import record_event
 from portal.services.connections import connection_for_webhook
 from portal.services.webhook_intake import (
@@ -16,6 +19,7 @@ from portal.services.webhook_intake import (
     verify_signature,
 )
 
+log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
 csrf.exempt(bp)  # signed by VaocherApp instead; there is no session to forge
 
@@ -43,6 +47,9 @@ def vaocherapp(token: str) -> tuple[dict[str, str], int]:
     except MalformedDelivery as error:
         return {"error": str(error)}, 400
     db.session.commit()
-    if is_new:
-        start_follow_up(conn.clinic, "vouchers.intake")  # a live run picks it up otherwise
+    if delivery.status == "received":  # new, or re-sent while still waiting: (re)start intake
+        try:
+            start_follow_up(conn.clinic, "vouchers.intake")  # a live run picks it up otherwise
+        except DomainError:  # the queue is down: the delivery is stored, the tick starts it
+            log.warning("webhook delivery %s stored; the job queue is unreachable", delivery.id)
     return {"status": "accepted" if is_new else "duplicate", "delivery": str(delivery.id)}, 202
