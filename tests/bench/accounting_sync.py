@@ -30,6 +30,7 @@ from portal.extensions import db
 from portal.jobs.queue import get_queue, get_redis
 from portal.jobs.start import start_run
 from portal.models import Clinic, JobRun, SyncRecord, User
+from portal.models.accounting import MismatchLine, MismatchReport
 from portal.sandbox.app import create_app as create_sandbox
 from portal.services.accounting_setup import book_options, save_settings
 from portal.services.demo import seed_demo
@@ -81,9 +82,11 @@ def _portal(tmp: Path, redis_url: str, sandbox_url: str) -> Any:
     )
 
 
-def _run(clinic: Clinic, params: dict[str, Any]) -> tuple[JobRun, float]:
+def _run(
+    clinic: Clinic, params: dict[str, Any], kind: str = "accounting.sync"
+) -> tuple[JobRun, float]:
     started = time.monotonic()
-    run = start_run(clinic, None, "accounting.sync", params)
+    run = start_run(clinic, None, kind, params)
     SimpleWorker([get_queue()], connection=get_redis()).work(burst=True)
     db.session.expire_all()
     fresh = db.session.get(JobRun, run.id)
@@ -141,6 +144,26 @@ def _bench(sandbox: Any, app: Any) -> None:
         calls, writes, _ = _calls(sandbox, seq)
         print(f"second run: {second.status} in {seconds:.1f}s, calls {dict(calls)}, ", end="")
         print(f"Reckon writes {writes}")
+        _check_books(clinic)
+
+
+def _check_books(clinic: Clinic) -> None:
+    """The mismatch report over every seeded invoice: the books should agree after the sync."""
+    run, seconds = _run(clinic, {"start": "2000-01-01", "end": "2100-01-01"}, "accounting.report")
+    report = db.session.scalar(db.select(MismatchReport).where(MismatchReport.run_id == run.id))
+    assert report is not None
+    kinds = Counter(
+        db.session.scalars(db.select(MismatchLine.kind).where(MismatchLine.report_id == report.id))
+    )
+    months = report.summary["totals"]
+    differ = [r for r in months if r["differs"]]
+    print(f"mismatch report (every invoice): {run.status} in {seconds:.1f}s; ", end="")
+    print(
+        f"{report.summary['cliniko_invoices']} Cliniko / {report.summary['reckon_invoices']} ",
+        end="",
+    )
+    print(f"Reckon invoices; differences {dict(kinds) or 0}; ", end="")
+    print(f"{len(months) - len(differ)} of {len(months)} (month, tax code) totals equal")
 
 
 if __name__ == "__main__":
