@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 import requests
 
+from portal.clients.cliniko import ClinikoClient
 from portal.extensions import db
 from portal.models import JobItem, JobStatus, SyncState
 from portal.services import accounting_push
@@ -187,3 +189,34 @@ def _debug_failures():
     return [
         (i.label, i.message) for i in db.session.scalars(db.select(JobItem)) if i.outcome != "ok"
     ]
+
+
+def test_items_sharing_a_name_are_told_apart_and_a_second_run_leaves_them(
+    linked_clinic, sandbox, run_worker
+):
+    """Reckon item names are unique; Cliniko lets a product and a service share one."""
+    clinic, accounts = linked_clinic["clinic"], linked_clinic["accounts"]
+    configure(clinic)
+    product = next(iter(cliniko_account(sandbox, accounts).table("products")))
+    cliniko = ClinikoClient(
+        accounts["cliniko"]["api_key"],
+        app_name="tests",
+        contact_email="t@example.com",
+        base_url_template=f"{sandbox.url}/cliniko/{{shard}}/v1",
+    )
+    twin = cliniko.create_billable_item(product["name"], "TWIN-1", "Service", Decimal("10"))
+    cliniko.close()
+    first = run_job(clinic, run_worker, full=True)
+    assert first.status == JobStatus.SUCCEEDED, _debug_failures()
+    names = Counter(i["name"] for i in book(sandbox, accounts).items.values())
+    told_apart = {n for n in names if n.startswith(product["name"])}
+    assert len(told_apart) == 2  # the plain name and one with its Cliniko key
+    assert {n for n in told_apart if n.endswith("]")} & {
+        f"{product['name']} [bi-{twin.id}]",
+        f"{product['name']} [pr-{product['id']}]",
+    }
+
+    seq = last_seq(sandbox)
+    again = run_job(clinic, run_worker, full=True)  # reads every item again
+    assert again.status == JobStatus.SUCCEEDED, again.message
+    assert writes(sandbox, seq) == []

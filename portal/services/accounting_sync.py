@@ -65,13 +65,17 @@ def sync_item(env: SyncEnv, key: str, item: BillableItem | Product) -> str:
     body = m.item_body(env.settings, key, item)
     rec = env.record(EntityKind.ITEM, key, label=item.name[:200])
     env.items[key] = rec
+    told_apart = {**body, "name": f"{body['name'][:90]} [{key}]"}
+    if (rec.details or {}).get("name_told_apart"):  # as sent last time, so unchanged is unchanged
+        return env.push(rec, _item_push(env, told_apart))
     try:
         return env.push(rec, _item_push(env, body))
     except ValidationError as exc:
         if "name" not in exc.fields or body["name"].endswith("]"):
             raise
     # Reckon names are unique: a product and a service may share one in Cliniko.
-    return env.push(rec, _item_push(env, {**body, "name": f"{body['name'][:90]} [{key}]"}))
+    rec.details = {**(rec.details or {}), "name_told_apart": True}
+    return env.push(rec, _item_push(env, told_apart))
 
 
 def _item_push(env: SyncEnv, body: dict[str, Any]) -> Push:
