@@ -19,7 +19,7 @@ from portal.models import EntityKind
 from portal.services import DomainError
 from portal.services import accounting_source as src
 from portal.services.accounting_map import NeedsAction
-from portal.services.accounting_push import ReckonDown, Unchanged, pending_ids, records_by_id
+from portal.services.accounting_push import ReckonDown, Unchanged, pending_ids
 from portal.services.accounting_setup import open_sync
 from portal.services.accounting_sync import (
     SyncEnv,
@@ -59,11 +59,7 @@ class _Phases:
         self.ctx, self.env, self.full = ctx, env, full
         self.transient = 0
         self.settings = env.settings
-        kinds = (EntityKind.ITEM, EntityKind.CUSTOMER, EntityKind.INVOICE, EntityKind.PAYMENT)
-        env.known = {kind: records_by_id(ctx.clinic, kind) for kind in kinds}
-        env.items = env.known[EntityKind.ITEM]
-        env.customers = env.known[EntityKind.CUSTOMER]
-        env.names = {r.label: r.cliniko_id for r in env.customers.values() if r.label}
+        env.load_records()
 
     def _since(self, entity: str) -> datetime | None:
         return src.since(self.ctx.clinic, entity, self.full)

@@ -22,7 +22,7 @@ from portal.models.reconciliation import (
 )
 from portal.services import DomainError
 from portal.services import reconciliation_apply as ap
-from portal.services.connections import cliniko_client, connection_or_none, vaocherapp_client
+from portal.services.connections import cliniko_client, linked_connection, vaocherapp_client
 from portal.services.export_reader import ExportFormat, iter_rows
 from portal.services.reconciliation_plan import (
     check_voucher,
@@ -45,20 +45,6 @@ def _batch(ctx: RunContext) -> ReconciliationBatch:
     if batch is None:
         raise DomainError("The reconciliation this run belongs to is gone.")
     return batch
-
-
-def _vaocherapp(ctx: RunContext) -> VaocherAppClient:
-    conn = connection_or_none(ctx.clinic, Provider.VAOCHERAPP)
-    if conn is None:
-        raise DomainError("Link VaocherApp on the Connections page first.")
-    return vaocherapp_client(conn)
-
-
-def _cliniko(ctx: RunContext) -> ClinikoClient:
-    conn = connection_or_none(ctx.clinic, Provider.CLINIKO)
-    if conn is None:
-        raise DomainError("Link Cliniko on the Connections page first.")
-    return cliniko_client(conn)
 
 
 def _read_export(ctx: RunContext, batch: ReconciliationBatch) -> None:
@@ -98,7 +84,7 @@ def run_plan(ctx: RunContext) -> None:
 
 def _check_vouchers(ctx: RunContext, batch: ReconciliationBatch) -> None:
     refs = voucher_refs(batch)
-    client = _vaocherapp(ctx)
+    client = vaocherapp_client(linked_connection(ctx.clinic, Provider.VAOCHERAPP))
     try:
         wanted = {ref.split(":", 1)[1] for ref, _ in refs}
         prefetched = prefetch_vouchers(client, wanted) if not ctx.is_retry else {}
@@ -115,7 +101,8 @@ def _check_vouchers(ctx: RunContext, batch: ReconciliationBatch) -> None:
 @job_kind("reconciliation.apply", "Apply reconciliation")
 def run_apply(ctx: RunContext) -> None:
     batch = _batch(ctx)
-    vaocher, cliniko = _vaocherapp(ctx), _cliniko(ctx)
+    vaocher = vaocherapp_client(linked_connection(ctx.clinic, Provider.VAOCHERAPP))
+    cliniko = cliniko_client(linked_connection(ctx.clinic, Provider.CLINIKO))
     batch.apply_run_id, batch.status = ctx.run_id, BatchStatus.APPLYING
     db.session.commit()
     # Cliniko's rate limit is the slow part: its billable-item writes go to a thread of their
@@ -131,7 +118,8 @@ def run_apply(ctx: RunContext) -> None:
             step = steps[item.ref]
             if step.row_id is None:
                 return _sync_item(ctx, batch, step, cliniko, cliniko_thread)
-            return _redeem(ctx, rows.get(step.row_id), rows, vaocher)
+            row = rows.get(step.row_id)
+            return _redeem(ctx, row, rows.ledger_entry(row), vaocher)
 
         with ctx.keep_loaded():  # its rows, ledger entries and (while on one) the voucher
             ctx.process(items, handle)
@@ -172,11 +160,14 @@ def _fail(row: ReconciliationRow, message: str, ctx: RunContext) -> None:
 
 
 def _redeem(
-    ctx: RunContext, row: ReconciliationRow, rows: ap.RowsAhead, vaocher: VaocherAppClient
+    ctx: RunContext,
+    row: ReconciliationRow,
+    entry: ReconciliationLedger | None,
+    vaocher: VaocherAppClient,
 ) -> str:
+    """Redeem one row, unless its ledger `entry` (from an earlier run) says it is done."""
     assert row.voucher is not None
     voucher: Voucher = row.voucher
-    entry = rows.ledger_entry(row)
     if entry is not None and entry.state == LedgerState.DONE:
         ap.mark_row(row, RowOutcome.SKIPPED, "Already redeemed by an earlier run.", ctx.run_id)
         db.session.commit()

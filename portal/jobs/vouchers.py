@@ -8,10 +8,11 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import JobRun, Provider, Voucher, WebhookDelivery
-from portal.services.connections import NotLinked, connection_or_none, vaocherapp_client
+from portal.services.connections import NotLinked, linked_connection, vaocherapp_client
 from portal.services.provisioning import provision_voucher
 from portal.services.vouchers import upsert_voucher
 from portal.services.webhook_intake import (
+    INTAKE,
     deliveries_arrived_since,
     pending_deliveries,
     process_delivery,
@@ -46,7 +47,7 @@ def _new_vouchers(run: JobRun) -> bool:
     return _unprovisioned_exist(run.clinic_id, since=run.started_at or run.created_at)
 
 
-@job_kind("vouchers.intake", "Voucher webhooks", more_work=_new_deliveries)
+@job_kind(INTAKE, "Voucher webhooks", more_work=_new_deliveries)
 def run_intake(ctx: RunContext) -> None:
     deliveries = pending_deliveries(ctx.clinic)
     items = [
@@ -100,9 +101,7 @@ def run_provisioning(ctx: RunContext) -> None:
 
 @job_kind("vouchers.backfill", "Import vouchers from VaocherApp")
 def run_backfill(ctx: RunContext) -> None:
-    conn = connection_or_none(ctx.clinic, Provider.VAOCHERAPP)
-    if conn is None or not conn.sealed_secrets:
-        raise NotLinked("Link VaocherApp first.")
+    conn = linked_connection(ctx.clinic, Provider.VAOCHERAPP)
     client = vaocherapp_client(conn)
     test_mode = bool(conn.detail("test_mode"))
     try:

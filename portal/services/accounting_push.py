@@ -63,22 +63,8 @@ class Push:
     update: Callable[[str], None] | None = None  # None: records Reckon cannot change (receipts)
 
 
-def sync_record(clinic: Clinic, kind: str, cliniko_id: str, **defaults: Any) -> SyncRecord:
-    """The cross-reference row for a Cliniko record, made (pending) on first sight."""
-    rec = db.session.scalar(
-        owned(SyncRecord, clinic).where(
-            SyncRecord.kind == kind, SyncRecord.cliniko_id == cliniko_id
-        )
-    )
-    if rec is None:
-        rec = new_sync_record(clinic, kind, cliniko_id)
-    for name, value in defaults.items():
-        setattr(rec, name, value)
-    db.session.flush()
-    return rec
-
-
 def new_sync_record(clinic: Clinic, kind: str, cliniko_id: str) -> SyncRecord:
+    """The cross-reference for a Cliniko record seen for the first time (pending)."""
     rec = SyncRecord(clinic_id=clinic.id, kind=kind, cliniko_id=cliniko_id, details={})
     db.session.add(rec)
     return rec

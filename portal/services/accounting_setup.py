@@ -18,7 +18,7 @@ from .accounting_push import Breaker
 from .accounting_source import tax_rates
 from .accounting_sync import SyncEnv
 from .audit import record_event
-from .connections import cliniko_client, connection_or_none, record_check
+from .connections import cliniko_client, connection_or_none, linked_connection, record_check
 from .reckon_link import reckon_client
 
 TAX_FIELDS = ("tax_service", "tax_product", "tax_voucher")
@@ -48,10 +48,8 @@ def settings_for(clinic: Clinic) -> AccountingSettings:
 
 def linked_pair(clinic: Clinic) -> tuple[Connection, Connection]:
     """Both connections, or a message saying which to link first."""
-    cliniko = connection_or_none(clinic, Provider.CLINIKO)
+    cliniko = linked_connection(clinic, Provider.CLINIKO)
     reckon = connection_or_none(clinic, Provider.RECKON)
-    if not (cliniko and cliniko.sealed_secrets):
-        raise DomainError("Link Cliniko on the Connections page first.")
     if not (reckon and reckon.sealed_secrets and reckon.detail("book_id")):
         raise DomainError("Link Reckon One and choose its book on the Connections page first.")
     return cliniko, reckon

@@ -19,7 +19,7 @@ from portal.models import AccountingSettings, Clinic, EntityKind, SyncRecord, Sy
 
 from . import DomainError
 from . import accounting_map as m
-from .accounting_push import Breaker, Push, new_sync_record, push_record, sync_record
+from .accounting_push import Breaker, Push, new_sync_record, push_record, records_by_id
 
 
 @dataclass
@@ -33,20 +33,30 @@ class SyncEnv:
     rates: dict[str, Decimal]  # Reckon sales tax code → rate
     checkpoint: Callable[[], None]
     breaker: Breaker = field(default_factory=Breaker)
-    items: dict[str, SyncRecord] = field(default_factory=dict)
-    customers: dict[str, SyncRecord] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # customer name → Cliniko patient id
-    # Cross-references loaded at the start of the run, by kind then Cliniko id.
+    # The clinic's cross-references, by kind then Cliniko id: loaded once (load_records), then
+    # every record made during the run is added, so lookups never go back to the database.
     known: dict[str, dict[str, SyncRecord]] = field(default_factory=dict)
+
+    def load_records(self) -> None:
+        kinds = (EntityKind.ITEM, EntityKind.CUSTOMER, EntityKind.INVOICE, EntityKind.PAYMENT)
+        self.known = {kind: records_by_id(self.clinic, kind) for kind in kinds}
+        self.names = {r.label: r.cliniko_id for r in self.customers.values() if r.label}
+
+    @property
+    def items(self) -> dict[str, SyncRecord]:
+        return self.known[EntityKind.ITEM]
+
+    @property
+    def customers(self) -> dict[str, SyncRecord]:
+        return self.known[EntityKind.CUSTOMER]
 
     def push(self, rec: SyncRecord, push: Push) -> str:
         return push_record(rec, push, m.payload_hash(push.body), self.breaker, self.checkpoint)
 
     def record(self, kind: str, cliniko_id: str, **defaults: Any) -> SyncRecord:
-        """The cross-reference of a Cliniko record: one loaded at the start, else a new one."""
-        known = self.known.get(kind)
-        if known is None:
-            return sync_record(self.clinic, kind, cliniko_id, **defaults)
+        """The cross-reference of a Cliniko record: the loaded one, else a new (pending) one."""
+        known = self.known[kind]
         rec = known.get(cliniko_id)
         if rec is None or inspect(rec).transient:  # new, or new and then rolled back
             rec = known[cliniko_id] = new_sync_record(self.clinic, kind, cliniko_id)
@@ -64,7 +74,6 @@ def sync_item(env: SyncEnv, key: str, item: BillableItem | Product) -> str:
     """A product or billable item → a Reckon item (found by its item code)."""
     body = m.item_body(env.settings, key, item)
     rec = env.record(EntityKind.ITEM, key, label=item.name[:200])
-    env.items[key] = rec
     told_apart = {**body, "name": f"{body['name'][:90]} [{key}]"}
     if (rec.details or {}).get("name_told_apart"):  # as sent last time, so unchanged is unchanged
         return env.push(rec, _item_push(env, told_apart))
@@ -110,7 +119,6 @@ def sync_customer(env: SyncEnv, row: dict[str, Any]) -> str:
     plain = m.customer_name(row, env.settings, taken=False)
     taken = env.names.setdefault(plain, patient_id) != patient_id
     rec = env.record(EntityKind.CUSTOMER, patient_id)
-    env.customers[patient_id] = rec
     try:
         return _push_customer(env, rec, row, taken)
     except ValidationError as exc:

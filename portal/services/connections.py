@@ -45,6 +45,14 @@ def connection_or_none(clinic: Clinic, provider: Provider) -> Connection | None:
     return db.session.scalar(owned(Connection, clinic).where(Connection.provider == provider))
 
 
+def linked_connection(clinic: Clinic, provider: Provider) -> Connection:
+    """The clinic's linked account at `provider`, or NotLinked saying where to link it."""
+    conn = connection_or_none(clinic, provider)
+    if conn is None or not conn.sealed_secrets:
+        raise NotLinked(f"Link {provider.label} on the Connections page first.")
+    return conn
+
+
 def clinic_connections(clinic: Clinic) -> dict[Provider, Connection | None]:
     rows = {c.provider: c for c in db.session.scalars(owned(Connection, clinic))}
     return {p: rows.get(p) for p in Provider}

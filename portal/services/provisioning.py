@@ -17,7 +17,7 @@ from portal.models import Clinic, Provider, Voucher, VoucherEventKind
 from portal.models.types import utcnow
 
 from . import DomainError
-from .connections import NotLinked, cliniko_client, connection_or_none
+from .connections import cliniko_client, linked_connection
 from .vouchers import record_voucher_event
 
 BILLABLE_ITEM_TYPE = "Other"
@@ -77,10 +77,7 @@ def _add_note(client: ClinikoClient, patient: Patient, code: str) -> None:
 
 def provision_voucher(clinic: Clinic, voucher: Voucher, run_id: int | None = None) -> str:
     """Make the voucher usable in Cliniko; returns a sentence saying what was done."""
-    conn = connection_or_none(clinic, Provider.CLINIKO)
-    if conn is None or not conn.sealed_secrets:
-        raise NotLinked("Link Cliniko first: there is nowhere to create the patient.")
-    client = cliniko_client(conn)
+    client = cliniko_client(linked_connection(clinic, Provider.CLINIKO))
     try:
         patient = _patient_for(client, voucher)
         item_id = _billable_item_id(client, voucher)

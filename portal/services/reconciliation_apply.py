@@ -86,8 +86,8 @@ class RowsAhead:
 
     def get(self, row_id: int) -> ReconciliationRow:
         if row_id not in self._rows:
-            start = self._position.get(row_id, 0)
-            self._load([row_id, *self._order[start : start + self._chunk]])
+            start = self._position[row_id]
+            self._load(self._order[start : start + self._chunk])
         return self._rows[row_id]
 
     def ledger_entry(self, row: ReconciliationRow) -> ReconciliationLedger | None:

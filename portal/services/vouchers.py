@@ -11,7 +11,6 @@ from portal.clients.vaocherapp import Voucher as RemoteVoucher
 from portal.extensions import db
 from portal.models import (
     Clinic,
-    Connection,
     Provider,
     User,
     Voucher,
@@ -22,7 +21,7 @@ from portal.tenancy import owned
 
 from . import DomainError
 from .audit import record_event
-from .connections import NotLinked, connection_or_none, vaocherapp_client
+from .connections import linked_connection, vaocherapp_client
 
 
 def voucher_by_code(clinic: Clinic, code: str) -> Voucher | None:
@@ -110,7 +109,7 @@ def upsert_voucher(
 
 def refresh_voucher(clinic: Clinic, voucher: Voucher) -> bool:
     """Re-read one voucher from VaocherApp; True when something changed."""
-    client = vaocherapp_client(_vaocherapp(clinic))
+    client = vaocherapp_client(linked_connection(clinic, Provider.VAOCHERAPP))
     try:
         remote = client.get_voucher(voucher.code)
     finally:
@@ -126,13 +125,6 @@ def refresh_voucher(clinic: Clinic, voucher: Voucher) -> bool:
     return changed
 
 
-def _vaocherapp(clinic: Clinic) -> Connection:
-    conn = connection_or_none(clinic, Provider.VAOCHERAPP)
-    if conn is None or not conn.sealed_secrets:
-        raise NotLinked("Link VaocherApp first.")
-    return conn
-
-
 def mark_redeemed(clinic: Clinic, actor: User, voucher: Voucher, expected_cents: int) -> int:
     """Redeem the whole remaining balance in VaocherApp, once; returns the amount redeemed.
 
@@ -140,7 +132,7 @@ def mark_redeemed(clinic: Clinic, actor: User, voucher: Voucher, expected_cents:
     nothing is redeemed and they are asked again. A redeem whose answer was lost is settled by
     re-reading the balance, never by sending it again.
     """
-    client = vaocherapp_client(_vaocherapp(clinic))
+    client = vaocherapp_client(linked_connection(clinic, Provider.VAOCHERAPP))
     try:
         remote = client.get_voucher(voucher.code)
         if remote.remain_balance <= 0:

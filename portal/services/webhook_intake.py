@@ -28,8 +28,10 @@ from .vouchers import upsert_voucher
 # ---- ASSUMPTIONS (vaocherapp.md §7 [INFERRED]); correct them here only. --------------------------
 ASSUMED_EVENT_KEY = "event"
 ASSUMED_DATA_KEY = "data"  # the voucher object, shaped like GET /v1/vouchers/{code}
-INTAKE = "vouchers.intake"  # the job kind that processes deliveries
 SIGNATURE_HEADER = "signature"  # documented: hex HMAC-SHA256 of the raw body with the secret
+
+
+INTAKE = "vouchers.intake"  # the job kind that turns stored deliveries into vouchers
 
 
 class BadSignature(DomainError):

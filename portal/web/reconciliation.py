@@ -209,7 +209,8 @@ def approve(batch_id: int) -> str | BaseResponse:
 def report_csv(batch_id: int) -> Response:
     require(Capability.VIEW)
     batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
-    # Read now: the response streams after the request's database session has gone.
+    # Read here: the header comes first out of report_rows (its rows are the batch's voucher
+    # rows only, so this stays small).
     header, *rows = list(report_rows(batch))
     filename = f"{current_clinic().slug}-reconciliation-{batch.id}.csv"
     return csv_response(filename, header, lambda: rows)

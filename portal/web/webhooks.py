@@ -12,6 +12,7 @@ from portal.services import DomainError
 from portal.services.audit import record_event
 from portal.services.connections import connection_for_webhook
 from portal.services.webhook_intake import (
+    INTAKE,
     SIGNATURE_HEADER,
     BadSignature,
     MalformedDelivery,
@@ -49,7 +50,7 @@ def vaocherapp(token: str) -> tuple[dict[str, str], int]:
     db.session.commit()
     if delivery.status == "received":  # new, or re-sent while still waiting: (re)start intake
         try:
-            start_follow_up(conn.clinic, "vouchers.intake")  # a live run picks it up otherwise
+            start_follow_up(conn.clinic, INTAKE)  # a live run picks it up otherwise
         except DomainError:  # the queue is down: the delivery is stored, the tick starts it
             log.warning("webhook delivery %s stored; the job queue is unreachable", delivery.id)
     return {"status": "accepted" if is_new else "duplicate", "delivery": str(delivery.id)}, 202
