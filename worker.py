@@ -13,10 +13,10 @@ from rq import SimpleWorker
 
 from portal import create_app
 from portal.cli import optimize_database
-from portal.extensions import db
-from portal.jobs.queue import get_queue, get_redis
+from portal.extensions import db, get_redis
+from portal.jobs.queue import get_queue
+from portal.jobs.runs import sweep_stale_runs
 from portal.jobs.schedule_tick import ensure_tick
-from portal.services.runs import sweep_stale_runs
 
 
 def main() -> None:

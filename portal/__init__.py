@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from .config import ROOT, load_config
-from .extensions import csrf, db, htmx, login_manager, migrate
+from .extensions import csrf, db, htmx, login_manager, migrate, redis_holder
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -38,7 +38,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 — the models must be known before migrations and queries
     from .crypto import init_crypto
-    from .jobs.queue import init_queue
     from .redaction import install as install_log_redaction
 
     install_log_redaction()
@@ -52,7 +51,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
-    init_queue(app)
+    redis_holder.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)

@@ -21,13 +21,13 @@ def register_commands(app: Flask) -> None:
         """Create the demo agencies, clinics and logins (demo mode only; idempotent)."""
         if not current_app.config["DEMO_MODE"]:
             raise click.ClickException("seed-demo runs only in demo mode (PORTAL_MODE=demo).")
-        from .services.demo import seed_demo
+        from .demo.seed import seed_demo
 
         seed_demo()
         db.session.commit()
         click.echo("Demo data ready.")
         if current_app.config["SANDBOX_URL"]:
-            from .services.demo_links import link_demo_clinics
+            from .demo.links import link_demo_clinics
 
             portal_url = current_app.config["PUBLIC_BASE_URL"] or "http://127.0.0.1:5000"
             linked = link_demo_clinics(portal_url)
@@ -53,9 +53,9 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("check-connections")
     def check_connections_command() -> None:
         """Queue a connection check for every clinic with linked accounts (for a cron)."""
+        from .jobs.runs import RunAlreadyActive
         from .jobs.start import start_run
         from .models import Clinic, Connection
-        from .services.runs import RunAlreadyActive
 
         clinic_ids = set(db.session.scalars(db.select(Connection.clinic_id).distinct()))
         for clinic in db.session.scalars(db.select(Clinic).where(Clinic.id.in_(clinic_ids))):
@@ -74,7 +74,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("sweep-runs")
     def sweep_runs_command() -> None:
         """Mark runs whose worker died as interrupted."""
-        from .services.runs import sweep_stale_runs
+        from .jobs.runs import sweep_stale_runs
 
         count = sweep_stale_runs()
         db.session.commit()

@@ -1,12 +1,14 @@
-"""Flask extensions, created unbound; `create_app` binds them."""
+"""Flask extensions, created unbound; `create_app` binds them (the Redis connection included)."""
 
 from __future__ import annotations
 
+from flask import Flask, current_app
 from flask_htmx import HTMX
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from redis import Redis
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -29,3 +31,27 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = HTMX()
+
+
+class RedisHolder:
+    """The app's one Redis connection (queue, locks, shared rate limits), bound by `init_app`."""
+
+    key = "portal.redis"
+
+    def init_app(self, app: Flask) -> None:
+        url = app.config["REDIS_URL"]
+        app.extensions[self.key] = Redis.from_url(url) if url else None
+
+    def get(self) -> Redis:
+        client: Redis | None = current_app.extensions.get(self.key)
+        if client is None:
+            raise RuntimeError("REDIS_URL is not configured")
+        return client
+
+
+redis_holder = RedisHolder()
+
+
+def get_redis() -> Redis:
+    """The current app's Redis connection."""
+    return redis_holder.get()

@@ -10,7 +10,7 @@ import requests
 from portal.extensions import db
 from portal.jobs.start import start_run
 from portal.models import JobRun, SyncRecord, User
-from portal.services.accounting_setup import book_options, save_settings, settings_for
+from portal.services.accounting.setup import book_options, save_settings, settings_for
 
 DEFAULTS = {
     "tax_service": "FRE",

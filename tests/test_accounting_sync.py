@@ -13,7 +13,7 @@ import requests
 from portal.clients.cliniko import ClinikoClient
 from portal.extensions import db
 from portal.models import JobItem, JobStatus, SyncState
-from portal.services import accounting_push
+from portal.services.accounting import push as accounting_push
 from tests.accounting_helpers import (
     book,
     cliniko_account,

@@ -12,9 +12,8 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from portal.extensions import db
+from portal.extensions import db, get_redis
 from portal.jobs.context import Deferred, ItemSkipped, RunContext, WorkItem
-from portal.jobs.queue import get_redis
 from portal.models import JobItem, JobRun, JobStatus
 from portal.models.types import utcnow
 from tests.fixtures.portal import wait_for

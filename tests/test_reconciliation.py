@@ -17,15 +17,15 @@ from hypothesis import strategies as st
 
 from portal.extensions import db
 from portal.models.reconciliation import ExportColumnMapping, ReconciliationBatch, RowClass
-from portal.services.export_reader import (
+from portal.services.reconciliation.export_reader import (
     ExportError,
     guess_mapping,
     iter_rows,
     missing_fields,
     sniff_export,
 )
-from portal.services.reconciliation_rows import ReadStats, VoucherIndex, triage
-from portal.services.reconciliation_values import BadValue, clean_code, parse_cents, parse_date
+from portal.services.reconciliation.rows import ReadStats, VoucherIndex, triage
+from portal.services.reconciliation.values import BadValue, clean_code, parse_cents, parse_date
 
 HEADER = "Invoice Number,Issue Date,Item,Item Code,Quantity,Total,Invoice Item ID"
 ROWS = [

@@ -267,7 +267,7 @@ def test_worker_killed_mid_redeem_is_resumed_without_a_second_redeem(
 
 
 def _interrupted(batch_id: int):
-    from portal.services.runs import sweep_stale_runs
+    from portal.jobs.runs import sweep_stale_runs
 
     sweep_stale_runs()
     db.session.commit()

@@ -29,7 +29,7 @@ from portal.models import (
     WebhookDelivery,
 )
 from portal.models.types import utcnow
-from portal.services.voucher_browser import voucher_links
+from portal.services.vouchers.browser import voucher_links
 from tests.fixtures.portal import free_port, wait_for
 
 BONDI = "/c/bondi-physio"

@@ -14,8 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Optional, Regexp
 
-from portal.services.accounting_schedule import KINDS, WEEKDAYS
-from portal.services.accounting_setup import NAMING
+from portal.services.accounting.schedule import KINDS, WEEKDAYS
+from portal.services.accounting.setup import NAMING
 
 
 class SettingsForm(FlaskForm):

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 
-from portal.services.export_reader import FIELDS
+from portal.services.reconciliation.export_reader import FIELDS
 
 
 class UploadForm(FlaskForm):

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SearchField, SelectChoice, SelectField
 from wtforms.validators import NumberRange, Optional
 
-from portal.services.voucher_browser import STATUSES
+from portal.services.vouchers.browser import STATUSES
 
 
 class VoucherFilterForm(FlaskForm):

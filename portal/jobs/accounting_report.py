@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from portal.extensions import db
 from portal.models import MismatchReport
 from portal.models.types import utcnow
-from portal.services.accounting_report import compare_books, store_variances
-from portal.services.accounting_setup import open_sync
+from portal.services.accounting.report import compare_books, store_variances
+from portal.services.accounting.setup import open_sync
 
 from .context import RunContext, WorkItem
 from .registry import job_kind

@@ -17,11 +17,11 @@ from portal.clients.parsing import to_datetime
 from portal.extensions import db
 from portal.models import EntityKind
 from portal.services import DomainError
-from portal.services import accounting_source as src
-from portal.services.accounting_map import NeedsAction
-from portal.services.accounting_push import ReckonDown, Unchanged, pending_ids
-from portal.services.accounting_setup import open_sync
-from portal.services.accounting_sync import (
+from portal.services.accounting import source as src
+from portal.services.accounting.map import NeedsAction
+from portal.services.accounting.push import ReckonDown, Unchanged, pending_ids
+from portal.services.accounting.setup import open_sync
+from portal.services.accounting.sync import (
     SyncEnv,
     sync_customer,
     sync_invoice,
@@ -202,8 +202,8 @@ def schedule_retry(clinic_id: int, attempt: int) -> None:
 
 def retry_sync(clinic_id: int, attempt: int) -> str:
     """The scheduled retry: start an incremental sync unless one is already going."""
+    from portal.jobs.runs import RunAlreadyActive
     from portal.models import Clinic
-    from portal.services.runs import RunAlreadyActive
 
     from .start import start_run
 

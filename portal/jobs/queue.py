@@ -1,24 +1,13 @@
-"""The Redis connection and the RQ queue, bound to the app."""
+"""The RQ queue on the app's Redis connection (held in `portal.extensions`)."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app
-from redis import Redis
+from flask import current_app
 from rq import Queue
 
+from portal.extensions import get_redis
+
 EXECUTE = "portal.jobs.runner.execute_run"
-
-
-def init_queue(app: Flask) -> None:
-    url = app.config["REDIS_URL"]
-    app.extensions["portal.redis"] = Redis.from_url(url) if url else None
-
-
-def get_redis() -> Redis:
-    redis: Redis | None = current_app.extensions.get("portal.redis")
-    if redis is None:
-        raise RuntimeError("REDIS_URL is not configured")
-    return redis
 
 
 def get_queue() -> Queue:

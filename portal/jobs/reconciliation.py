@@ -21,16 +21,16 @@ from portal.models.reconciliation import (
     RowOutcome,
 )
 from portal.services import DomainError
-from portal.services import reconciliation_apply as ap
-from portal.services.connections import cliniko_client, linked_connection, vaocherapp_client
-from portal.services.export_reader import ExportFormat, iter_rows
-from portal.services.reconciliation_plan import (
+from portal.services.connections.records import cliniko_client, linked_connection, vaocherapp_client
+from portal.services.reconciliation import apply as ap
+from portal.services.reconciliation.export_reader import ExportFormat, iter_rows
+from portal.services.reconciliation.plan import (
     check_voucher,
     prefetch_vouchers,
     summarise,
     voucher_refs,
 )
-from portal.services.reconciliation_rows import store_rows
+from portal.services.reconciliation.rows import store_rows
 
 from .context import Deferred, ItemSkipped, RunContext, WorkItem
 from .registry import job_kind

@@ -15,8 +15,8 @@ from portal.extensions import db
 from portal.models import Clinic
 from portal.models.types import utcnow
 from portal.services import DomainError
-from portal.services.accounting_schedule import due_schedules, next_run_at
-from portal.services.webhook_intake import INTAKE, clinics_with_stranded_deliveries
+from portal.services.accounting.schedule import due_schedules, next_run_at
+from portal.services.vouchers.webhook_intake import INTAKE, clinics_with_stranded_deliveries
 
 from .queue import get_queue
 

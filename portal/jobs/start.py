@@ -9,9 +9,9 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
+from portal.jobs.runs import RunAlreadyActive, active_run, create_run
 from portal.models import Clinic, JobRun, JobStatus, RetryMode, User
 from portal.services import DomainError
-from portal.services.runs import RunAlreadyActive, active_run, create_run
 
 from .queue import enqueue_run
 from .registry import get_kind

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import JobRun, Provider, Voucher, WebhookDelivery
-from portal.services.connections import NotLinked, linked_connection, vaocherapp_client
-from portal.services.provisioning import provision_voucher
-from portal.services.vouchers import upsert_voucher
-from portal.services.webhook_intake import (
+from portal.services.connections.records import NotLinked, linked_connection, vaocherapp_client
+from portal.services.vouchers.provisioning import provision_voucher
+from portal.services.vouchers.records import upsert_voucher
+from portal.services.vouchers.webhook_intake import (
     INTAKE,
     deliveries_arrived_since,
     pending_deliveries,

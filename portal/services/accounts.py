@@ -13,9 +13,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from portal.extensions import db
 from portal.models import LoginAttempt, User
 from portal.models.types import utcnow
-
-from . import DomainError
-from .audit import record_event
+from portal.services import DomainError
+from portal.services.audit import record_event
 
 DEMO_EMAILS = frozenset(
     {

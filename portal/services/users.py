@@ -8,10 +8,9 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Agency, Membership, Role, User
-
-from . import DomainError
-from .accounts import hash_password, normalise_email
-from .audit import record_event
+from portal.services import DomainError
+from portal.services.accounts import hash_password, normalise_email
+from portal.services.audit import record_event
 
 
 def list_agency_users(agency: Agency) -> list[User]:

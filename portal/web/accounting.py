@@ -14,20 +14,20 @@ from wtforms import SelectChoice
 
 from portal.extensions import db
 from portal.forms.accounting import ReportForm, ScheduleForm, SettingsForm, SyncForm
+from portal.jobs.runs import RunAlreadyActive
 from portal.jobs.start import start_run
 from portal.models import MismatchLine, MismatchReport, SyncRecord, SyncState
 from portal.models.types import utcnow
 from portal.services import DomainError
-from portal.services.accounting_links import invoice_links
-from portal.services.accounting_schedule import KINDS, save_schedule, schedules_of
-from portal.services.accounting_setup import (
+from portal.services.accounting.links import invoice_links
+from portal.services.accounting.schedule import KINDS, save_schedule, schedules_of
+from portal.services.accounting.setup import (
     BookOptions,
     book_options,
     parse_overrides,
     save_settings,
     settings_for,
 )
-from portal.services.runs import RunAlreadyActive
 from portal.tenancy import Capability, current_clinic, owned, owned_or_404, require, scope_to_clinic
 
 from .csv_export import csv_response

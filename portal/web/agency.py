@@ -13,7 +13,7 @@ from portal.forms.jobs import ConfirmForm
 from portal.forms.users import AccessForm, NewUserForm
 from portal.models import AuditEvent, Provider, Role, User
 from portal.services import DomainError
-from portal.services.connections import connection_health
+from portal.services.connections.records import connection_health
 from portal.services.users import (
     add_user,
     list_agency_users,

@@ -6,9 +6,9 @@ from flask import Blueprint, render_template
 
 from portal.extensions import db
 from portal.forms.jobs import DemoJobForm
+from portal.jobs.runs import sweep_stale_runs
 from portal.models import JobRun
-from portal.services.runs import sweep_stale_runs
-from portal.services.voucher_browser import voucher_figures
+from portal.services.vouchers.browser import voucher_figures
 from portal.tenancy import Capability, current_clinic, owned, require, scope_to_clinic
 
 bp = scope_to_clinic(Blueprint("clinics", __name__))

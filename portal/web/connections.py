@@ -21,10 +21,12 @@ from portal.clients import UpstreamError
 from portal.extensions import db
 from portal.forms.connections import BookForm, ClinikoForm, VaocherAppForm
 from portal.forms.jobs import ConfirmForm
+from portal.jobs.runs import RunAlreadyActive
 from portal.jobs.start import start_run
 from portal.models import Connection, ConnectionStatus, Provider
 from portal.services import DomainError
-from portal.services.connections import (
+from portal.services.connections.reckon import begin_authorization, choose_book, list_books
+from portal.services.connections.records import (
     check_connection,
     clinic_connections,
     connection_or_none,
@@ -35,8 +37,6 @@ from portal.services.connections import (
     webhook_path,
     webhook_secret_hint,
 )
-from portal.services.reckon_link import begin_authorization, choose_book, list_books
-from portal.services.runs import RunAlreadyActive
 from portal.tenancy import Capability, current_clinic, require, scope_to_clinic
 
 from .htmx import see_other

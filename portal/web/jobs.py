@@ -12,10 +12,7 @@ from wtforms import SelectChoice
 from portal.extensions import db
 from portal.forms.jobs import ConfirmForm, DemoJobForm, RunFilterForm
 from portal.jobs.registry import KINDS, available_kinds
-from portal.jobs.start import retry_run, start_run
-from portal.models import ItemOutcome, JobRun, JobStatus, RetryMode
-from portal.services import DomainError
-from portal.services.runs import (
+from portal.jobs.runs import (
     RunAlreadyActive,
     RunFilters,
     cancel_run,
@@ -23,6 +20,9 @@ from portal.services.runs import (
     runs_query,
     sweep_stale_runs,
 )
+from portal.jobs.start import retry_run, start_run
+from portal.models import ItemOutcome, JobRun, JobStatus, RetryMode
+from portal.services import DomainError
 from portal.tenancy import Capability, current_clinic, owned_or_404, require, scope_to_clinic
 
 from .csv_export import csv_response

@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import Clinic
 from portal.services import DomainError
 from portal.services.audit import record_event
-from portal.services.reckon_link import complete_authorization
+from portal.services.connections.reckon import complete_authorization
 from portal.tenancy import CAPABILITIES, Capability, role_in_clinic
 
 from .connections import OAUTH_SESSION_KEY

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from portal.services.voucher_browser import vouchers_of_patient
+from portal.services.vouchers.browser import vouchers_of_patient
 from portal.tenancy import Capability, current_clinic, require, scope_to_clinic
 
 bp = scope_to_clinic(Blueprint("patient_button", __name__))

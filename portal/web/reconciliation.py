@@ -12,6 +12,7 @@ from portal.clients.vaocherapp import voucher_url
 from portal.extensions import db
 from portal.forms.jobs import ConfirmForm
 from portal.forms.reconciliation import UploadForm, chosen_columns, mapping_form
+from portal.jobs.runs import RunAlreadyActive
 from portal.jobs.start import start_run
 from portal.models import JobRun
 from portal.models.reconciliation import (
@@ -21,8 +22,7 @@ from portal.models.reconciliation import (
     RowClass,
 )
 from portal.services import DomainError
-from portal.services.export_reader import FIELDS, REQUIRED, ExportError
-from portal.services.reconciliation import (
+from portal.services.reconciliation.batches import (
     approve_batch,
     batches_query,
     create_batch,
@@ -33,7 +33,7 @@ from portal.services.reconciliation import (
     set_mapping,
     toggle_exclusion,
 )
-from portal.services.runs import RunAlreadyActive
+from portal.services.reconciliation.export_reader import FIELDS, REQUIRED, ExportError
 from portal.tenancy import Capability, current_clinic, owned_or_404, require, scope_to_clinic
 
 from .csv_export import csv_response

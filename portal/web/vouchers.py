@@ -12,13 +12,13 @@ from portal.clients import UpstreamError
 from portal.extensions import db
 from portal.forms.jobs import ConfirmForm
 from portal.forms.vouchers import RedeemForm, VoucherFilterForm
+from portal.jobs.runs import RunAlreadyActive
 from portal.jobs.start import start_run
 from portal.models import JobRun, Provider, Voucher
 from portal.services import DomainError
-from portal.services.connections import connection_or_none
-from portal.services.runs import RunAlreadyActive
-from portal.services.voucher_browser import VoucherFilters, voucher_links, vouchers_query
-from portal.services.vouchers import mark_redeemed, refresh_voucher, voucher_by_code
+from portal.services.connections.records import connection_or_none
+from portal.services.vouchers.browser import VoucherFilters, voucher_links, vouchers_query
+from portal.services.vouchers.records import mark_redeemed, refresh_voucher, voucher_by_code
 from portal.tenancy import Capability, current_clinic, owned, require, scope_to_clinic
 
 from .csv_export import csv_response

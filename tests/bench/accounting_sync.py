@@ -24,15 +24,15 @@ from rq import SimpleWorker
 from werkzeug.serving import make_server
 
 from portal import create_app
-from portal.extensions import db
-from portal.jobs.queue import get_queue, get_redis
+from portal.demo.links import link_demo_clinics
+from portal.demo.seed import seed_demo
+from portal.extensions import db, get_redis
+from portal.jobs.queue import get_queue
 from portal.jobs.start import start_run
 from portal.models import Clinic, JobRun, SyncRecord, User
 from portal.models.accounting import MismatchLine, MismatchReport
 from portal.sandbox.app import create_app as create_sandbox
-from portal.services.accounting_setup import book_options, save_settings
-from portal.services.demo import seed_demo
-from portal.services.demo_links import link_demo_clinics
+from portal.services.accounting.setup import book_options, save_settings
 from tests.accounting_helpers import DEFAULTS
 from tests.bench.common import redis_server
 

@@ -28,14 +28,14 @@ from rq import SimpleWorker
 from portal import create_app
 from portal.clients import cliniko as cliniko_module
 from portal.clients.ratelimit import RateLimit
-from portal.extensions import db
-from portal.jobs.queue import get_queue, get_redis
+from portal.demo.seed import seed_demo
+from portal.extensions import db, get_redis
+from portal.jobs.queue import get_queue
 from portal.jobs.start import start_run
 from portal.models import Clinic, Provider, User, Voucher
 from portal.models.reconciliation import ReconciliationBatch
-from portal.services import connections
-from portal.services.demo import seed_demo
-from portal.services.reconciliation import approve_batch, create_batch
+from portal.services.connections import records as connections
+from portal.services.reconciliation.batches import approve_batch, create_batch
 from tests.bench.common import redis_server
 from tests.fixtures.portal import free_port
 

@@ -21,10 +21,10 @@ from flask_migrate import upgrade
 
 from portal import create_app
 from portal.cli import optimize_database
+from portal.demo.seed import seed_demo
 from portal.extensions import db
 from portal.models import Clinic, Voucher
 from portal.models.voucher import VoucherSearchTerm, search_terms
-from portal.services.demo import seed_demo
 
 CASES = {
     "list (first page)": "/c/bondi-physio/vouchers/",

@@ -16,11 +16,16 @@ from portal.clients.reckon import ReckonClient
 from portal.clients.reckon_models import quote_filter
 from portal.extensions import db
 from portal.models import AccountingSettings, Clinic, MismatchLine, MismatchReport
+from portal.services.accounting import map as m
+from portal.services.accounting.compare import (
+    Totals,
+    Variance,
+    add_cliniko,
+    add_reckon,
+    compare_invoice,
+)
+from portal.services.accounting.source import read_lines
 from portal.tenancy import owned
-
-from . import accounting_map as m
-from .accounting_compare import Totals, Variance, add_cliniko, add_reckon, compare_invoice
-from .accounting_source import read_lines
 
 PREFIX = m.REFERENCE.format(number="")
 

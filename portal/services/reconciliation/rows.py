@@ -21,9 +21,8 @@ from sqlalchemy import insert, select
 from portal.extensions import db
 from portal.models import Clinic, Voucher
 from portal.models.reconciliation import ReconciliationBatch, ReconciliationRow, RowClass
-
-from .export_reader import RawRow
-from .reconciliation_values import (
+from portal.services.reconciliation.export_reader import RawRow
+from portal.services.reconciliation.values import (
     BadValue,
     clean_code,
     is_true,

@@ -10,10 +10,9 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import AccountingSchedule, Clinic, User
 from portal.models.types import utcnow
+from portal.services import DomainError
+from portal.services.audit import record_event
 from portal.tenancy import owned
-
-from . import DomainError
-from .audit import record_event
 
 KINDS = {"accounting.sync": "Accounting sync", "accounting.report": "Mismatch report"}
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

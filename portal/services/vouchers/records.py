@@ -17,11 +17,10 @@ from portal.models import (
     VoucherEvent,
     VoucherEventKind,
 )
+from portal.services import DomainError
+from portal.services.audit import record_event
+from portal.services.connections.records import linked_connection, vaocherapp_client
 from portal.tenancy import owned
-
-from . import DomainError
-from .audit import record_event
-from .connections import linked_connection, vaocherapp_client
 
 
 def voucher_by_code(clinic: Clinic, code: str) -> Voucher | None:

@@ -21,12 +21,17 @@ from portal.models.reconciliation import (
     ReconciliationRow,
 )
 from portal.models.types import utcnow
+from portal.services import DomainError
+from portal.services.audit import record_event
+from portal.services.reconciliation.export_reader import (
+    FIELDS,
+    ExportError,
+    guess_mapping,
+    missing_fields,
+    sniff_export,
+)
+from portal.services.reconciliation.plan import reallocate_voucher, summarise
 from portal.tenancy import owned
-
-from . import DomainError
-from .audit import record_event
-from .export_reader import FIELDS, ExportError, guess_mapping, missing_fields, sniff_export
-from .reconciliation_plan import reallocate_voucher, summarise
 
 CHUNK = 1024 * 1024
 

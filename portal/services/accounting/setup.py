@@ -11,15 +11,19 @@ from portal.clients.errors import UpstreamError
 from portal.extensions import db
 from portal.models import AccountingSettings, Clinic, Connection, Provider, User
 from portal.models.types import utcnow
+from portal.services import DomainError
+from portal.services.accounting.push import Breaker
+from portal.services.accounting.source import tax_rates
+from portal.services.accounting.sync import SyncEnv
+from portal.services.audit import record_event
+from portal.services.connections.reckon import reckon_client
+from portal.services.connections.records import (
+    cliniko_client,
+    connection_or_none,
+    linked_connection,
+    record_check,
+)
 from portal.tenancy import owned
-
-from . import DomainError
-from .accounting_push import Breaker
-from .accounting_source import tax_rates
-from .accounting_sync import SyncEnv
-from .audit import record_event
-from .connections import cliniko_client, connection_or_none, linked_connection, record_check
-from .reckon_link import reckon_client
 
 TAX_FIELDS = ("tax_service", "tax_product", "tax_voucher")
 ACCOUNT_FIELDS = ("account_service", "account_product", "account_voucher", "clearing_account")

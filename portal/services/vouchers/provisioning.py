@@ -15,10 +15,9 @@ from portal.clients.vaocherapp import voucher_url
 from portal.extensions import db
 from portal.models import Clinic, Provider, Voucher, VoucherEventKind
 from portal.models.types import utcnow
-
-from . import DomainError
-from .connections import cliniko_client, linked_connection
-from .vouchers import record_voucher_event
+from portal.services import DomainError
+from portal.services.connections.records import cliniko_client, linked_connection
+from portal.services.vouchers.records import record_voucher_event
 
 BILLABLE_ITEM_TYPE = "Other"
 

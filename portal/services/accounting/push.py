@@ -17,9 +17,8 @@ from portal.clients.errors import OutcomeUnknown, RateLimited, Unavailable, Upst
 from portal.extensions import db
 from portal.models import Clinic, SyncRecord, SyncState
 from portal.models.types import utcnow
+from portal.services import DomainError
 from portal.tenancy import owned
-
-from . import DomainError
 
 TRANSIENT = (Unavailable, RateLimited, OutcomeUnknown)
 BREAKER_THRESHOLD = 3  # consecutive transient failures before we stop calling Reckon this run

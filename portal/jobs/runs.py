@@ -12,15 +12,13 @@ from redis.exceptions import RedisError
 from rq.job import Job
 from sqlalchemy import Select, func, select, update
 
-from portal.extensions import db
-from portal.jobs.queue import get_redis
+from portal.extensions import db, get_redis
 from portal.models import Clinic, ItemOutcome, JobItem, JobRun, JobStatus, RetryMode, User
 from portal.models.job import LIVE_STATUSES
 from portal.models.types import utcnow
+from portal.services import DomainError
+from portal.services.audit import record_event
 from portal.tenancy import owned
-
-from . import DomainError
-from .audit import record_event
 
 
 class RunAlreadyActive(DomainError):

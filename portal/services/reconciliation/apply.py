@@ -31,8 +31,7 @@ from portal.models.reconciliation import (
     RowOutcome,
 )
 from portal.models.types import utcnow
-
-from .vouchers import apply_remote_state, record_voucher_event
+from portal.services.vouchers.records import apply_remote_state, record_voucher_event
 
 ITEM_PREFIX = "billable-item:"
 

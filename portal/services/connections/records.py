@@ -19,10 +19,9 @@ from portal.crypto import secret_box
 from portal.extensions import db
 from portal.models import Clinic, Connection, ConnectionStatus, Provider, User
 from portal.models.types import utcnow
+from portal.services import DomainError
+from portal.services.audit import record_event
 from portal.tenancy import owned
-
-from . import DomainError
-from .audit import record_event
 
 T = TypeVar("T")
 WEBHOOK_PATH = "/hooks/vaocherapp/{token}"  # the webhook blueprint serves this path

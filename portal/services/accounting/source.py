@@ -15,9 +15,8 @@ from portal.clients.parsing import utc_z
 from portal.clients.reckon import ReckonClient
 from portal.extensions import db
 from portal.models import Clinic, SyncWatermark
+from portal.services.accounting.map import billable_key, product_key
 from portal.tenancy import owned
-
-from .accounting_map import billable_key, product_key
 
 # Cliniko timestamps are per second and rows can commit out of order: re-read a little.
 OVERLAP = timedelta(minutes=10)

@@ -14,8 +14,7 @@ from typing import Any
 from portal.clients.cliniko_models import Invoice, InvoiceItem
 from portal.clients.parsing import to_date, to_decimal
 from portal.models import AccountingSettings
-
-from . import accounting_map as m
+from portal.services.accounting import map as m
 
 ZERO = Decimal(0)
 SIDES = ("cliniko_total", "cliniko_tax", "reckon_total", "reckon_tax")

@@ -20,8 +20,7 @@ from portal.models.reconciliation import (
     RowClass,
 )
 from portal.models.types import utcnow
-
-from .vouchers import apply_remote_state, upsert_voucher
+from portal.services.vouchers.records import apply_remote_state, upsert_voucher
 
 # Rows these classes hold are re-decided whenever the voucher is allocated again.
 REALLOCATED = (

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from portal.clients.cliniko import invoice_web_url
 from portal.models import Clinic, Provider
-
-from .connections import connection_or_none
+from portal.services.connections.records import connection_or_none
 
 # Cliniko's web URL shapes live with its client (ASSUMED_INVOICE_WEB_URL in clients/cliniko.py).
 # ASSUMED: Reckon One's app is documented as app.reckonone.com/{BookID}/Core; the rest is a guess.

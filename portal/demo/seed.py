@@ -6,8 +6,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Agency, Clinic, Membership, Role, User
-
-from .accounts import hash_password
+from portal.services.accounts import hash_password
 
 DEMO_PASSWORD = "demo"  # noqa: S105 — published demo credential, refused outside demo mode
 

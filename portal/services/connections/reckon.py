@@ -17,14 +17,18 @@ from portal.clients.reckon import ReckonClient
 from portal.clients.reckon_identity import ReckonIdentityClient, Tokens
 from portal.clients.reckon_models import Book
 from portal.crypto import secret_box
-from portal.extensions import db
-from portal.jobs.queue import get_redis
+from portal.extensions import db, get_redis
 from portal.models import Clinic, Connection, ConnectionStatus, Provider, User
 from portal.models.types import utcnow
-
-from . import DomainError
-from .audit import record_event
-from .connections import REJECTED, _connection, record_check, secrets_of, store_secrets
+from portal.services import DomainError
+from portal.services.audit import record_event
+from portal.services.connections.records import (
+    REJECTED,
+    _connection,
+    record_check,
+    secrets_of,
+    store_secrets,
+)
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,10 @@ from portal.clients.vaocherapp import Voucher as RemoteVoucher
 from portal.extensions import db
 from portal.models import Clinic, Connection, JobRun, Voucher, WebhookDelivery
 from portal.models.types import utcnow
+from portal.services import DomainError
+from portal.services.connections.records import secrets_of
+from portal.services.vouchers.records import upsert_voucher
 from portal.tenancy import owned
-
-from . import DomainError
-from .connections import secrets_of
-from .vouchers import upsert_voucher
 
 # ---- ASSUMPTIONS (vaocherapp.md §7 [INFERRED]); correct them here only. --------------------------
 ASSUMED_EVENT_KEY = "event"

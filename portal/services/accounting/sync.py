@@ -16,10 +16,15 @@ from portal.clients.errors import ValidationError
 from portal.clients.reckon import ReckonClient
 from portal.clients.reckon_models import Allocation
 from portal.models import AccountingSettings, Clinic, EntityKind, SyncRecord, SyncState
-
-from . import DomainError
-from . import accounting_map as m
-from .accounting_push import Breaker, Push, new_sync_record, push_record, records_by_id
+from portal.services import DomainError
+from portal.services.accounting import map as m
+from portal.services.accounting.push import (
+    Breaker,
+    Push,
+    new_sync_record,
+    push_record,
+    records_by_id,
+)
 
 
 @dataclass

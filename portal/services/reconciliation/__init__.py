@@ -1,0 +1,7 @@
+"""Reconciliation: Cliniko's invoice-items export against VaocherApp.
+
+batches (an uploaded export and its mapping), export_reader (CSV/TSV decoding), values (money and
+code parsing), rows (the export's rows as records), plan (what each row would do), apply (the
+crash-safe redeem protocol: intent → call → completion). May import models, clients and the
+connections services; never jobs or web.
+"""
