@@ -11,7 +11,8 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Clinic, Provider, Voucher
 from portal.models.reconciliation import ReconciliationBatch, ReconciliationRow
-from portal.services.connections.records import connection_or_none, vaocherapp_client
+from portal.services.connections.records import connection_or_none
+from portal.services.connections.vaocherapp import vaocherapp_client
 from portal.services.vouchers.records import upsert_voucher
 from tests.fixtures.connections import sandbox_accounts
 

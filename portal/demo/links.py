@@ -17,18 +17,14 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Agency, Clinic, Membership, Provider, Role, User
+from portal.services.connections.cliniko import link_cliniko
 from portal.services.connections.reckon import (
     begin_authorization,
     choose_book,
     complete_authorization,
 )
-from portal.services.connections.records import (
-    connection_or_none,
-    link_cliniko,
-    link_vaocherapp,
-    secrets_of,
-    webhook_path,
-)
+from portal.services.connections.records import connection_or_none, secrets_of
+from portal.services.connections.vaocherapp import link_vaocherapp, webhook_path
 
 UNLINKED_CLINIC = "bondi-physio"  # the demo clinic manager's clinic: try linking it yourself
 # Any loopback URL will do: the sandbox redirects the programmatic "browser" here and we read the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from portal.extensions import db
 from portal.models import Connection, ConnectionStatus, Provider
-from portal.services.connections.records import check_connection
+from portal.services.connections.providers import check_connection
 from portal.tenancy import owned
 
 from .context import RunContext, WorkItem

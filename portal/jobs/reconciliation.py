@@ -21,7 +21,9 @@ from portal.models.reconciliation import (
     RowOutcome,
 )
 from portal.services import DomainError
-from portal.services.connections.records import cliniko_client, linked_connection, vaocherapp_client
+from portal.services.connections.cliniko import cliniko_client
+from portal.services.connections.records import linked_connection
+from portal.services.connections.vaocherapp import vaocherapp_client
 from portal.services.reconciliation import apply as ap
 from portal.services.reconciliation.export_reader import ExportFormat, iter_rows
 from portal.services.reconciliation.plan import (

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import JobRun, Provider, Voucher, WebhookDelivery
-from portal.services.connections.records import NotLinked, linked_connection, vaocherapp_client
+from portal.services.connections.records import NotLinked, linked_connection
+from portal.services.connections.vaocherapp import vaocherapp_client
 from portal.services.vouchers.provisioning import provision_voucher
 from portal.services.vouchers.records import upsert_voucher
 from portal.services.vouchers.webhook_intake import (

@@ -25,15 +25,13 @@ from portal.jobs.runs import RunAlreadyActive
 from portal.jobs.start import start_run
 from portal.models import Connection, ConnectionStatus, Provider
 from portal.services import DomainError
+from portal.services.connections.cliniko import link_cliniko
+from portal.services.connections.providers import check_connection
 from portal.services.connections.reckon import begin_authorization, choose_book, list_books
-from portal.services.connections.records import (
-    check_connection,
-    clinic_connections,
-    connection_or_none,
-    link_cliniko,
+from portal.services.connections.records import clinic_connections, connection_or_none, unlink
+from portal.services.connections.vaocherapp import (
     link_vaocherapp,
     rotate_webhook_secret,
-    unlink,
     webhook_path,
     webhook_secret_hint,
 )

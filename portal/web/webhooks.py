@@ -10,7 +10,7 @@ from portal.extensions import csrf, db
 from portal.jobs.start import start_follow_up
 from portal.services import DomainError
 from portal.services.audit import record_event
-from portal.services.connections.records import connection_for_webhook
+from portal.services.connections.vaocherapp import connection_for_webhook
 from portal.services.vouchers.webhook_intake import (
     INTAKE,
     SIGNATURE_HEADER,

@@ -34,7 +34,9 @@ from portal.jobs.queue import get_queue
 from portal.jobs.start import start_run
 from portal.models import Clinic, Provider, User, Voucher
 from portal.models.reconciliation import ReconciliationBatch
-from portal.services.connections import records as connections
+from portal.services.connections import cliniko as cliniko_conn
+from portal.services.connections import records
+from portal.services.connections import vaocherapp as vaocher_conn
 from portal.services.reconciliation.batches import approve_batch, create_batch
 from tests.bench.common import redis_server
 from tests.fixtures.portal import free_port
@@ -152,7 +154,7 @@ def _cliniko_limit(url: str, limit: int, window: float) -> RateLimit:
 def _bench(url: str, sandbox_pid: int, tmp: Path, redis_url: str, args: argparse.Namespace) -> None:
     # Setting up (the billable items the voucher feature would have made) is not measured.
     limits = {"rate": _cliniko_limit(url, 1_000_000, 1)}
-    original = connections.cliniko_client
+    original = cliniko_conn.cliniko_client
 
     def cliniko_client(conn):  # the same client, limited like the sandbox
         client = original(conn)
@@ -160,7 +162,7 @@ def _bench(url: str, sandbox_pid: int, tmp: Path, redis_url: str, args: argparse
         client._http.limiter = limiter
         return client
 
-    connections.cliniko_client = cliniko_client
+    cliniko_conn.cliniko_client = cliniko_client
     import portal.jobs.reconciliation as jobs_module
 
     jobs_module.cliniko_client = cliniko_client
@@ -182,12 +184,10 @@ def _bench(url: str, sandbox_pid: int, tmp: Path, redis_url: str, args: argparse
         account = next(c for c in state["clinics"] if c["name"] == "Bondi Physio")
         clinic = db.session.scalar(db.select(Clinic).where(Clinic.slug == "bondi-physio"))
         user = db.session.scalar(db.select(User).where(User.email == "manager@example.com"))
-        connections.link_cliniko(clinic, user, account["cliniko"]["api_key"])
-        connections.link_vaocherapp(clinic, user, account["vaocherapp"]["api_key"], False)
+        cliniko_conn.link_cliniko(clinic, user, account["cliniko"]["api_key"])
+        vaocher_conn.link_vaocherapp(clinic, user, account["vaocherapp"]["api_key"], False)
         codes = _sell(url, account, args.vouchers)
-        cliniko = connections.cliniko_client(
-            connections.connection_or_none(clinic, Provider.CLINIKO)
-        )
+        cliniko = cliniko_conn.cliniko_client(records.connection_or_none(clinic, Provider.CLINIKO))
         for code in codes:  # provisioned, as the voucher feature leaves them
             item = cliniko.create_billable_item(f"Gift voucher {code}", code, "Other", Decimal(-50))
             db.session.add(

@@ -16,13 +16,9 @@ from portal.services.accounting.push import Breaker
 from portal.services.accounting.source import tax_rates
 from portal.services.accounting.sync import SyncEnv
 from portal.services.audit import record_event
+from portal.services.connections.cliniko import cliniko_client
 from portal.services.connections.reckon import reckon_client
-from portal.services.connections.records import (
-    cliniko_client,
-    connection_or_none,
-    linked_connection,
-    record_check,
-)
+from portal.services.connections.records import connection_or_none, linked_connection, record_check
 from portal.tenancy import owned
 
 TAX_FIELDS = ("tax_service", "tax_product", "tax_voucher")

@@ -24,7 +24,7 @@ from portal.services import DomainError
 from portal.services.audit import record_event
 from portal.services.connections.records import (
     REJECTED,
-    _connection,
+    connection_row,
     record_check,
     secrets_of,
     store_secrets,
@@ -133,7 +133,7 @@ def complete_authorization(clinic: Clinic, actor: User, code: str, redirect_uri:
         tokens = identity_client(redirect_uri).exchange_code(code)
     except UpstreamError as error:
         raise DomainError(f"Reckon did not complete the connection: {error}") from error
-    conn = _connection(clinic, Provider.RECKON)
+    conn = connection_row(clinic, Provider.RECKON)
     store_secrets(conn, _sealed(tokens), tokens.refresh_token)
     conn.details, conn.status = {}, ConnectionStatus.NOT_LINKED  # linked once a book is chosen
     conn.last_error = ""

@@ -16,7 +16,8 @@ from portal.extensions import db
 from portal.models import Clinic, Provider, Voucher, VoucherEventKind
 from portal.models.types import utcnow
 from portal.services import DomainError
-from portal.services.connections.records import cliniko_client, linked_connection
+from portal.services.connections.cliniko import cliniko_client
+from portal.services.connections.records import linked_connection
 from portal.services.vouchers.records import record_voucher_event
 
 BILLABLE_ITEM_TYPE = "Other"

@@ -19,7 +19,8 @@ from portal.models import (
 )
 from portal.services import DomainError
 from portal.services.audit import record_event
-from portal.services.connections.records import linked_connection, vaocherapp_client
+from portal.services.connections.records import linked_connection
+from portal.services.connections.vaocherapp import vaocherapp_client
 from portal.tenancy import owned
 
 

@@ -1,0 +1,57 @@
+"""Cliniko: link an API key (its shard from the key's suffix), check it, build the client."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from portal.clients.cliniko import ClinikoClient, shard_from_api_key
+from portal.extensions import db
+from portal.models import Clinic, Connection, Provider, User
+from portal.services.audit import record_event
+from portal.services.connections.records import (
+    connection_row,
+    probe,
+    record_check,
+    secrets_of,
+    store_secrets,
+)
+
+
+def cliniko_client(conn: Connection) -> ClinikoClient:
+    cfg = current_app.config
+    return ClinikoClient(
+        secrets_of(conn)["api_key"],
+        app_name=cfg["CLINIKO_APP_NAME"],
+        contact_email=cfg["CLINIKO_CONTACT_EMAIL"],
+        base_url_template=cfg["CLINIKO_BASE_URL_TEMPLATE"],
+    )
+
+
+def link_cliniko(clinic: Clinic, actor: User, api_key: str) -> Connection:
+    """Test the key against Cliniko, then store it with the account's name and subdomain."""
+    api_key = api_key.strip()
+    shard = shard_from_api_key(api_key)  # UnknownShard says what is wrong with the suffix
+    conn = connection_row(clinic, Provider.CLINIKO)
+    store_secrets(conn, {"api_key": api_key}, api_key)
+    conn.details = {"shard": shard}
+    check_cliniko(conn, refuse_rejected=True)
+    record_event("connection.link", actor, clinic=clinic, target="cliniko")
+    db.session.flush()
+    return conn
+
+
+def check_cliniko(conn: Connection, refuse_rejected: bool = False) -> None:
+    client = cliniko_client(conn)
+    answer = probe(
+        conn, client, lambda: (client.get_user(), client.get_settings()), refuse_rejected
+    )
+    if answer is None:
+        return
+    user, settings = answer
+    conn.details = {
+        **conn.details,
+        "account_name": settings.account_name,
+        "subdomain": settings.subdomain,
+        "user_name": f"{user.first_name} {user.last_name}".strip(),
+    }
+    record_check(conn, None)
