@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -32,6 +32,16 @@ class UpstreamError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+E = TypeVar("E", bound=UpstreamError)
+
+
+def reworded(error: UpstreamError, kind: type[E], message: str) -> E:
+    """The same failure (service, status, method, path) as `kind`, told in the caller's words."""
+    return kind(
+        message, service=error.service, status=error.status, method=error.method, path=error.path
+    )
 
 
 class AuthError(UpstreamError):

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import requests
 
 from . import base
-from .errors import AuthError
+from .errors import AuthError, reworded
 from .ratelimit import RateLimit, shared_limiter
 from .reckon_identity import ReckonIdentityClient, TokenKeeper, Tokens, utcnow
 from .reckon_models import (
@@ -296,13 +296,8 @@ class ReckonClient:
         try:
             return self._http.request(method, path, **self._authed(tokens, kwargs))
         except AuthError as exc:
-            raise AuthError(
-                "Reckon refused our access even after refreshing it; reconnect Reckon.",
-                service=SERVICE,
-                status=exc.status,
-                method=method,
-                path=exc.path,
-            ) from exc
+            msg = "Reckon refused our access even after refreshing it; reconnect Reckon."
+            raise reworded(exc, AuthError, msg) from exc
 
     @staticmethod
     def _authed(tokens: Tokens, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,14 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from . import base
-from .errors import AuthError, OutcomeUnknown, Unavailable, UpstreamError, ValidationError
+from .errors import (
+    AuthError,
+    OutcomeUnknown,
+    Unavailable,
+    UpstreamError,
+    ValidationError,
+    reworded,
+)
 from .ratelimit import RateLimit, shared_limiter
 
 SERVICE = "Reckon"
@@ -92,23 +99,13 @@ class ReckonIdentityClient:
             # Never retried: a code is single-use and a refresh token rotates when used.
             response = self._http.request("POST", "connect/token", data=form, idempotent=False)
         except (ValidationError, AuthError) as exc:
-            raise AuthError(
-                "Reckon no longer accepts this connection; reconnect Reckon to continue.",
-                service=SERVICE,
-                status=exc.status,
-                method="POST",
-                path=exc.path,
-            ) from exc
+            msg = "Reckon no longer accepts this connection; reconnect Reckon to continue."
+            raise reworded(exc, AuthError, msg) from exc
         except OutcomeUnknown as exc:
             # Nothing the user cares about changed; if the refresh token did rotate unseen,
             # the next attempt is refused and asks for a reconnect.
-            raise Unavailable(
-                "Reckon's sign-in service did not answer; try again shortly.",
-                service=SERVICE,
-                status=exc.status,
-                method="POST",
-                path=exc.path,
-            ) from exc
+            msg = "Reckon's sign-in service did not answer; try again shortly."
+            raise reworded(exc, Unavailable, msg) from exc
         return self._parse(base.decode_json(response, SERVICE))
 
     def _parse(self, body: Any) -> Tokens:

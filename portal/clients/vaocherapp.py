@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import base
-from .errors import OutcomeUnknown
+from .errors import OutcomeUnknown, reworded
 from .parsing import opt_str, to_datetime, to_id, utc_z
 from .ratelimit import RateLimit, shared_limiter
 
@@ -168,14 +168,11 @@ class VaocherAppClient:
         try:
             response = self._http.request("POST", path, json=body, idempotent=False)
         except OutcomeUnknown as exc:
-            raise OutcomeUnknown(
+            msg = (
                 f"VaocherApp did not confirm the redeem of {amount_cents / 100:.2f}. Check the "
-                "voucher's balance in VaocherApp before trying again.",
-                service=SERVICE,
-                status=exc.status,
-                method="POST",
-                path=exc.path,
-            ) from exc
+                "voucher's balance in VaocherApp before trying again."
+            )
+            raise reworded(exc, OutcomeUnknown, msg) from exc
         answer = base.decode_json(response, SERVICE)
         txn = answer.get(ASSUMED_REDEEM_TRANSACTION_KEY) if isinstance(answer, dict) else None
         txn_id = opt_str(txn.get("id")) if isinstance(txn, dict) else None

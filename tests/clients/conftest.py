@@ -138,14 +138,27 @@ def stored() -> list[Tokens]:
 
 
 @pytest.fixture
-def reckon(sandbox, app_creds, identity, tokens, stored):
-    client = ReckonClient(
-        tokens,
-        subscription_key=app_creds["subscription_key"],
-        identity=identity,
-        on_tokens=stored.append,
-        base_url=f"{sandbox.url}/reckon/r1/v2",
-        options=FAST,
-    )
-    yield client
-    client.close()
+def make_reckon(sandbox, app_creds, identity, stored):
+    """A factory: a Reckon API client on the sandbox for the given tokens, saving refreshes."""
+    made: list[ReckonClient] = []
+
+    def make(tokens: Tokens) -> ReckonClient:
+        client = ReckonClient(
+            tokens,
+            subscription_key=app_creds["subscription_key"],
+            identity=identity,
+            on_tokens=stored.append,
+            base_url=f"{sandbox.url}/reckon/r1/v2",
+            options=FAST,
+        )
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def reckon(make_reckon, tokens):
+    return make_reckon(tokens)

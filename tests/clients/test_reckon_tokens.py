@@ -9,9 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portal.clients.errors import AuthError, Unavailable
-from portal.clients.reckon import ReckonClient
 from portal.clients.reckon_identity import Tokens
-from tests.clients.conftest import FAST
 
 
 def api_statuses(control) -> list[int]:
@@ -37,33 +35,17 @@ def test_a_revoked_access_token_is_refreshed_once_and_the_rotation_stored(
         identity.refresh(tokens.refresh_token)  # rotated: the old one is dead
 
 
-def test_an_expiring_token_is_refreshed_before_the_call(
-    sandbox, app_creds, identity, tokens, stored, control
-):
+def test_an_expiring_token_is_refreshed_before_the_call(make_reckon, tokens, stored, control):
     soon = replace(tokens, expires_at=datetime.now(UTC) + timedelta(seconds=5))
-    client = ReckonClient(
-        soon,
-        subscription_key=app_creds["subscription_key"],
-        identity=identity,
-        on_tokens=stored.append,
-        base_url=f"{sandbox.url}/reckon/r1/v2",
-        options=FAST,
-    )
+    client = make_reckon(soon)
     client.list_books()
     assert api_statuses(control) == [200]  # no 401 round trip
     assert len(stored) == 1
 
 
-def test_many_threads_share_one_refresh(sandbox, app_creds, identity, tokens, stored, control):
+def test_many_threads_share_one_refresh(make_reckon, tokens, stored, control):
     expired = replace(tokens, expires_at=datetime.now(UTC) - timedelta(seconds=1))
-    client = ReckonClient(
-        expired,
-        subscription_key=app_creds["subscription_key"],
-        identity=identity,
-        on_tokens=stored.append,
-        base_url=f"{sandbox.url}/reckon/r1/v2",
-        options=FAST,
-    )
+    client = make_reckon(expired)
     threads = [threading.Thread(target=client.list_books) for _ in range(6)]
     for t in threads:
         t.start()
@@ -113,17 +95,8 @@ def test_merge_patch_is_sent_as_such(reckon, control, book_id):
     assert [p["status"] for p in patches] == [204]
 
 
-def test_tokens_from_the_control_plane_work_without_refresh(
-    sandbox, app_creds, identity, book_id, control
-):
+def test_tokens_from_the_control_plane_work_without_refresh(make_reckon, book_id, control):
     access = control.post("reckon/token", {"book_id": book_id})["access_token"]
     bare = Tokens(access, "", datetime.now(UTC) + timedelta(hours=1))
-    client = ReckonClient(
-        bare,
-        subscription_key=app_creds["subscription_key"],
-        identity=identity,
-        on_tokens=lambda t: None,
-        base_url=f"{sandbox.url}/reckon/r1/v2",
-        options=FAST,
-    )
+    client = make_reckon(bare)
     assert book_id in [b.id for b in client.list_books()]
