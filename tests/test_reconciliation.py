@@ -44,16 +44,30 @@ ROWS = [
         ("AUD 12.5", 1250),
         ("\u2212$3.10", -310),
         ("0", 0),
+        ("-$50.00", -5000),
+        ("$-50.00", -5000),
+        ("A$ 1,500.00", 150000),
+        ("12.50 NZD", 1250),
+        ("(£20)", -2000),
     ],
 )
 def test_amounts_as_exports_write_them(text, cents):
     assert parse_cents(text) == cents
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1.2.3", "--", "123456789012"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "abc", "1.2.3", "--", "123456789012", "-1O.00", "1O0", "10.0O", "5 bucks", "1,2,3", "1e3"],
+)
 def test_bad_amounts_say_why(text):
     with pytest.raises(BadValue):
         parse_cents(text)
+
+
+def test_a_typo_in_an_amount_is_an_invalid_row_not_another_amount(tmp_path):
+    bad = _triage("1001,27/05/2026,Gift voucher,ABC1,1,-1O.00,11", tmp_path)
+    assert bad["classification"] == RowClass.INVALID
+    assert "'-1O.00' is not a number" in bad["reason"]
 
 
 def test_dates_codes():
@@ -95,6 +109,20 @@ def test_encodings_and_delimiters(tmp_path, data, delimiter):
     assert missing_fields(mapping) == []
     rows = list(iter_rows(tmp_path / "export.csv", fmt, mapping))
     assert rows[0].cells["invoice_number"] in ("1001", "1003")
+
+
+def test_the_encoding_holds_for_the_whole_file_not_its_first_part(tmp_path):
+    # Plain ASCII for well over the first 64 KB, then a Windows-1252 accent: not UTF-8.
+    filler = [f"{2000 + i},01/06/2026,Massage,MS,1,90,{100 + i}" for i in range(3000)]
+    late = "9999;01/06/2026;Ren\u00e9e's voucher;X;1;5;99".replace(";", ",")
+    data = "\n".join([HEADER, *filler, late]).encode("cp1252")
+    assert data.index(b"\xe9") > 64 * 1024
+    fmt = sniff_export(_file(tmp_path, data))
+    assert fmt.encoding == "cp1252"
+    mapping = guess_mapping(fmt.headers) | {"item_name": 2}
+    rows = list(iter_rows(tmp_path / "export.csv", fmt, mapping))
+    assert rows[-1].cells["item_name"] == "Ren\u00e9e's voucher"
+    assert all("\ufffd" not in cell for row in rows for cell in row.cells.values())
 
 
 @pytest.mark.parametrize(

@@ -97,8 +97,14 @@ def _refuse_other_formats(head: bytes) -> None:
         raise ExportError("This is a PDF. Upload the CSV from Cliniko's Settings → Data exports.")
 
 
-def detect_encoding(head: bytes) -> str:
-    """UTF-8 (± BOM), UTF-16 as Excel saves it, else Windows-1252 (Excel's 'CSV' on Windows)."""
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (± BOM), UTF-16 as Excel saves it, else Windows-1252 (Excel's 'CSV' on Windows).
+
+    UTF-8 is chosen only when the whole file decodes as UTF-8: a Windows-1252 file whose first
+    accented name is on row 90,000 is still read as Windows-1252, not with replacement marks.
+    """
+    with path.open("rb") as raw:
+        head = raw.read(SAMPLE_BYTES)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -107,19 +113,28 @@ def detect_encoding(head: bytes) -> str:
     if sample and sample.count(b"\x00") * 3 > len(sample):
         # UTF-16 without a BOM: ASCII text leaves every other byte zero.
         return "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
-    try:
-        head.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the sample's end is still UTF-8.
-        if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
-            return "utf-8"
-    return "cp1252"
+    for encoding in ("utf-8", "cp1252"):
+        if _decodes_whole(path, encoding):
+            return encoding
+    return "latin-1"  # every byte is a character: nothing is replaced, nothing lost
+
+
+def _decodes_whole(path: Path, encoding: str) -> bool:
+    """Whether every byte of the file decodes, read in chunks (never the whole file at once)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with path.open("rb") as raw:
+        try:
+            while chunk := raw.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
 
 
 def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
-    # Undecodable bytes become U+FFFD: one bad byte must not abort a whole file.
-    return open(path, encoding=encoding, errors="replace", newline="")
+    # Strict: the encoding was chosen because the whole file decodes in it.
+    return open(path, encoding=encoding, newline="")
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -135,9 +150,8 @@ def _sniff_delimiter(text: str) -> str:
 def sniff_export(path: Path) -> ExportFormat:
     """Check the file is a text CSV and read its encoding, delimiter and header row."""
     with path.open("rb") as raw:
-        head = raw.read(SAMPLE_BYTES)
-    _refuse_other_formats(head)
-    encoding = detect_encoding(head)
+        _refuse_other_formats(raw.read(SAMPLE_BYTES))
+    encoding = detect_encoding(path)
     with _open_text(path, encoding) as text:
         sample = text.read(SAMPLE_BYTES)
     if "\x00" in sample:

@@ -6,7 +6,12 @@ import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-_MONEY_NOISE = re.compile(r"[\s$,A-Za-z€£]")  # currency signs, codes and thousands separators
+# What may stand around a number in a money cell: a currency code at either end, a currency sign,
+# spaces, a sign or parentheses. Any other letter is a typo (a letter O for a zero), never noise.
+_CURRENCY_CODES = ("AUD", "NZD", "USD", "GBP", "EUR", "CAD", "SGD", "HKD")
+_CODE_AT_ENDS = re.compile(r"^(?:%s)\s*|\s*(?:%s)$" % (("|".join(_CURRENCY_CODES),) * 2), re.I)
+_CURRENCY_SIGN = re.compile(r"(?:A|AU|NZ|US|S|HK|C)?\$|[€£]")
+_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+")
 _DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y")
 _TRUE = {"yes", "y", "true", "1", "archived", "deleted", "void", "voided"}
 
@@ -16,23 +21,29 @@ class BadValue(ValueError):
 
 
 def parse_cents(text: str, what: str = "amount") -> int:
-    """'$1,250.00', '-250.00', '(250.00)', '250.00-', 'AUD 12.5' → cents (signed)."""
+    """'$1,250.00', '-250.00', '(250.00)', '250.00-', 'AUD 12.5' → cents (signed).
+
+    Only currency codes and signs, thousands separators, spaces, parentheses and signs are
+    accepted around the digits: '-1O.00' (a letter O) is refused, never read as -1.00.
+    """
+    shown = text.strip()[:40]
     raw = text.strip().replace("\u2212", "-")  # the typographic minus Excel sometimes writes
     if not raw:
         raise BadValue(f"the {what} is empty")
     negative = raw.startswith("(") and raw.endswith(")")
-    body = raw.strip("()")
+    body = raw[1:-1] if negative else raw
+    body = _CODE_AT_ENDS.sub("", body.strip())
     if body.endswith("-"):
-        negative, body = True, body[:-1]
-    body = _MONEY_NOISE.sub("", body)
-    if body.startswith("-"):
-        negative, body = not negative, body[1:]
-    try:
-        value = Decimal(body)
-    except InvalidOperation:
-        raise BadValue(f"the {what} {text.strip()[:40]!r} is not a number") from None
-    if not value.is_finite() or abs(value) >= Decimal(10) ** 9:
-        raise BadValue(f"the {what} {text.strip()[:40]!r} is out of range")
+        negative, body = not negative, body[:-1]
+    body = _CURRENCY_SIGN.sub("", body.replace(" ", "").replace("\u00a0", ""), count=1)
+    if body[:1] in "-+" and body:
+        negative, body = negative != (body[0] == "-"), body[1:]
+    body = _CURRENCY_SIGN.sub("", body, count=1)  # '-$50.00' as well as '$-50.00'
+    if not _NUMBER.fullmatch(body):
+        raise BadValue(f"the {what} {shown!r} is not a number")
+    value = Decimal(body.replace(",", ""))
+    if abs(value) >= Decimal(10) ** 9:
+        raise BadValue(f"the {what} {shown!r} is out of range")
     cents = int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     return -cents if negative else cents
 
