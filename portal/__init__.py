@@ -27,8 +27,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_commands(app)
     from .web.context import register_context
+    from .web.headers import register_headers
 
     register_context(app)
+    register_headers(app)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
