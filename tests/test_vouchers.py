@@ -311,7 +311,7 @@ def test_deep_links_follow_each_clinics_shard(demo):
         conn = Connection(details={"subdomain": "happyfeet", "shard": shard})
         links = voucher_links(voucher, conn)
         assert links.patient == ASSUMED_PATIENT_WEB_URL.format(
-            subdomain="happyfeet", shard=shard, patient_id="12"
+            subdomain="happyfeet", shard=shard, id="12"
         )
         assert f"happyfeet.{shard}.cliniko.com" in links.billable_item
         assert links.vaocherapp == "https://vaocher.app/o?c=AB%20C1"

@@ -7,7 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from portal.clients.cliniko import ClinikoClient, UnknownShard, patient_web_url, shard_from_api_key
+from portal.clients.cliniko import (
+    ClinikoClient,
+    UnknownShard,
+    billable_item_web_url,
+    invoice_web_url,
+    patient_web_url,
+    shard_from_api_key,
+)
 from portal.clients.errors import AuthError, NotFound, ValidationError
 from tests.clients.conftest import FAST
 
@@ -61,6 +68,26 @@ def test_patient_deep_link(cliniko, clinic):
     expected = f"https://bondiphysio.{clinic['cliniko']['shard']}.cliniko.com/patients/42"
     assert cliniko.patient_web_url("bondiphysio", "42") == expected
     assert patient_web_url("x", "uk1", "7") == "https://x.uk1.cliniko.com/patients/7"
+
+
+@pytest.mark.parametrize(
+    ("subdomain", "shard", "record_id"),
+    [
+        ("evil.example.com/x", "au1", "7"),
+        ("a@evil.example", "au1", "7"),
+        ("Bondi", "au1", "7"),
+        ("-bondi", "au1", "7"),
+        ("bondi", "zz9", "7"),
+        ("bondi", "au1.evil.example", "7"),
+        ("bondi", "au1", "7/../../logout"),
+        ("bondi", "au1", "javascript:alert(1)"),
+        ("", "au1", "7"),
+    ],
+)
+def test_deep_links_refuse_values_cliniko_would_not_send(subdomain, shard, record_id):
+    assert patient_web_url(subdomain, shard, record_id) == ""
+    assert billable_item_web_url(subdomain, shard, record_id) == ""
+    assert invoice_web_url(subdomain, shard, record_id) == ""
 
 
 def test_iter_patients_follows_links_next_100_at_a_time(sandbox, big_world, control):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from portal.clients.cliniko import invoice_web_url
@@ -11,6 +12,7 @@ from portal.services.connections.records import connection_or_none
 # Cliniko's web URL shapes live with its client (ASSUMED_INVOICE_WEB_URL in clients/cliniko.py).
 # ASSUMED: Reckon One's app is documented as app.reckonone.com/{BookID}/Core; the rest is a guess.
 ASSUMED_RECKON_INVOICE_WEB_URL = "https://app.reckonone.com/{book_id}/Core/Invoices/{invoice_id}"
+_RECKON_ID = re.compile(r"[A-Za-z0-9-]{1,64}")  # GUIDs in the OpenAPI copy
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class InvoiceLinks:
     def reckon(self, invoice_id: str | None) -> str:
         if not (invoice_id and self.book_id):
             return ""
+        if not (_RECKON_ID.fullmatch(self.book_id) and _RECKON_ID.fullmatch(invoice_id)):
+            return ""  # upstream values in a link: only ids of the shape Reckon uses
         return ASSUMED_RECKON_INVOICE_WEB_URL.format(book_id=self.book_id, invoice_id=invoice_id)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from portal.clients.cliniko import ClinikoClient, shard_from_api_key
+from portal.clients.cliniko import ClinikoClient, shard_from_api_key, valid_subdomain
 from portal.extensions import db
 from portal.models import Clinic, Connection, Provider, User
 from portal.services.audit import record_event
@@ -51,7 +51,8 @@ def check_cliniko(conn: Connection, refuse_rejected: bool = False) -> None:
     conn.details = {
         **conn.details,
         "account_name": settings.account_name,
-        "subdomain": settings.subdomain,
+        # Used in deep links: kept only when it is a plain subdomain (no dots, slashes or '@').
+        "subdomain": settings.subdomain if valid_subdomain(settings.subdomain) else "",
         "user_name": f"{user.first_name} {user.last_name}".strip(),
     }
     record_check(conn, None)
