@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -63,6 +65,12 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
+@cache
+def _stand_in_hash() -> str:
+    """A hash made the same way as real ones (same method and cost), of no one's password."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
 def _minutes_locked(column: object, value: str, limit: int, window: timedelta) -> int:
     """Minutes until the oldest counted failure leaves the window, or 0 when under the limit."""
     since = utcnow() - window
@@ -96,10 +104,13 @@ def authenticate_user(email: str, password: str, address: str) -> User:
     email = normalise_email(email)
     check_throttle(email, address)
     user = db.session.scalar(select(User).where(User.email == email))
+    # The hash is always checked, against a stand-in when there is no such account, so the time
+    # an answer takes does not tell which emails have accounts.
+    matches = check_password_hash(user.password_hash if user else _stand_in_hash(), password)
     ok = (
         user is not None
         and user.active
-        and check_password_hash(user.password_hash, password)
+        and matches
         and (current_app.config["DEMO_MODE"] or email not in DEMO_EMAILS)
     )
     db.session.add(LoginAttempt(email=email, address=address, succeeded=ok))
