@@ -11,6 +11,7 @@ from portal.models import Agency, Membership, Role, User
 from portal.services import DomainError
 from portal.services.accounts import hash_password, normalise_email
 from portal.services.audit import record_event
+from portal.services.passwords import check_new_password
 
 
 def list_agency_users(agency: Agency) -> list[User]:
@@ -29,6 +30,7 @@ def add_user(agency: Agency, actor: User, email: str, name: str, password: str) 
     email = normalise_email(email)
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
+        check_new_password(password, email=email, name=name)
         user = User(email=email, name=name.strip(), password_hash=hash_password(password))
         db.session.add(user)
         db.session.flush()
