@@ -42,6 +42,9 @@ class RedisHolder:
         url = app.config["REDIS_URL"]
         app.extensions[self.key] = Redis.from_url(url) if url else None
 
+    def get_or_none(self) -> Redis | None:
+        return current_app.extensions.get(self.key)
+
     def get(self) -> Redis:
         client: Redis | None = current_app.extensions.get(self.key)
         if client is None:

@@ -24,7 +24,7 @@ from .errors import (
     error_from_response,
     unknown_outcome_message,
 )
-from .ratelimit import RateLimiter
+from .ratelimit import Limiter
 
 log = logging.getLogger("portal.clients")
 
@@ -129,7 +129,7 @@ class HttpClient:
         service: str,
         base_url: str,
         *,
-        limiter: RateLimiter,
+        limiter: Limiter,
         options: HttpOptions | None = None,
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], float] = time.time,

@@ -141,12 +141,13 @@ class ClinikoClient:
         base_url_template: str = DEFAULT_BASE_URL_TEMPLATE,
         options: base.HttpOptions | None = None,
         rate_limit: RateLimit | None = RATE_LIMIT,
+        rate_store: Any | None = None,  # a Redis client: one window for every process
     ) -> None:
         if not app_name.strip() or "@" not in contact_email:
             # Cliniko may block requests without a real app name and contact email.
             raise ValueError("Cliniko needs an app name and a contact email for its User-Agent")
         self.shard = shard_from_api_key(api_key)
-        limiter = shared_limiter(SERVICE, api_key, rate_limit or UNLIMITED)
+        limiter = shared_limiter(SERVICE, api_key, rate_limit or UNLIMITED, rate_store)
         url = base_url_template.format(shard=self.shard)
         self._http = base.HttpClient(SERVICE, url, limiter=limiter, options=options)
         self._http.session.auth = (api_key.strip(), "")

@@ -1,4 +1,4 @@
-"""Client-side rate limiting: a sliding window per credential, shared across the process."""
+"""Client-side rate limiting: a sliding window per credential, in this process or in Redis."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import hashlib
 import math
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from .errors import RateLimited
 
@@ -27,11 +29,22 @@ class RateLimit:
 class Slot:
     """One request's place in the window; `finish` re-stamps it when the response arrives."""
 
-    __slots__ = ("at", "waited")
+    __slots__ = ("at", "ref", "waited")
 
-    def __init__(self, at: float, waited: float) -> None:
+    def __init__(self, at: float, waited: float, ref: str = "") -> None:
         self.at = at
         self.waited = waited
+        self.ref = ref  # the slot's name in a shared (Redis) window
+
+
+class Limiter(Protocol):
+    """What the HTTP choke point needs of a limiter, in-process or shared through Redis."""
+
+    def acquire(self, max_wait: float = math.inf) -> Slot: ...
+
+    def finish(self, slot: Slot) -> None: ...
+
+    def pause_for(self, seconds: float) -> None: ...
 
 
 class RateLimiter:
@@ -95,20 +108,121 @@ class RateLimiter:
         return wait
 
 
-_shared: dict[tuple[str, str, int, float], RateLimiter] = {}
+# ---- shared through Redis ----------------------------------------------------------------------
+# The same sliding window with its state in Redis, shared by every process and host. Each
+# credential's window is a sorted set of request stamps (Redis server time, so hosts with skewed
+# clocks agree) plus a "paused until" key set when the upstream announces a reset. Taking a slot is
+# one atomic Lua script, so two workers can never both take the last slot. `store` is any redis-py
+# client, duck-typed: this module imports nothing outside the standard library.
+# Returns {1, now} when a slot was taken, else {0, seconds to wait}. Floats travel as strings:
+# Redis turns Lua numbers into integers.
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local wait = 0
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
+if paused > now then wait = paused - now end
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  wait = math.max(wait, tonumber(oldest[2]) + window - now)
+end
+if wait > 0 then return {0, tostring(wait)} end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
+return {1, tostring(now)}
+"""
+# Re-stamp the slot when its response arrived (never earlier than it was taken).
+_FINISH = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZADD', KEYS[1], 'XX', 'GT', now, ARGV[1])
+return 1
+"""
+_PAUSE = """
+local t = redis.call('TIME')
+local untill = tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1])
+if untill > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  redis.call('SET', KEYS[1], tostring(untill), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
+end
+return 1
+"""
+
+
+class RedisRateLimiter:
+    """A limiter with RateLimiter's interface whose window lives in Redis under `key`."""
+
+    def __init__(
+        self,
+        rate: RateLimit,
+        store: Any,
+        key: str,
+        *,
+        name: str = "The service",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rate, self.name = rate, name
+        self._window, self._paused = f"{key}:window", f"{key}:paused"
+        self._acquire = store.register_script(_ACQUIRE)
+        self._finish = store.register_script(_FINISH)
+        self._pause = store.register_script(_PAUSE)
+        self._sleep = sleep
+
+    def acquire(self, max_wait: float = math.inf) -> Slot:
+        """Wait for a free slot and take it; raise RateLimited if that needs more than max_wait."""
+        waited, member = 0.0, uuid.uuid4().hex
+        while True:
+            taken, value = self._acquire(
+                keys=[self._window, self._paused],
+                args=[self.rate.limit, self.rate.window, member],
+            )
+            if int(taken):
+                return Slot(float(value), waited, ref=member)
+            wait = float(value)
+            if waited + wait > max_wait:
+                raise RateLimited(
+                    f"{self.name} is busy: too many requests right now. "
+                    f"Try again in {math.ceil(wait)} seconds.",
+                    retry_after=wait,
+                )
+            # Sleep a little past the edge: another process may take the slot that frees.
+            self._sleep(wait + 0.001)
+            waited += wait
+
+    def finish(self, slot: Slot) -> None:
+        self._finish(keys=[self._window], args=[slot.ref])
+
+    def pause_for(self, seconds: float) -> None:
+        """Hold every caller on this credential, in every process, back for `seconds`."""
+        if seconds > 0:
+            self._pause(keys=[self._paused], args=[seconds])
+
+
+_shared: dict[tuple[str, str, int, float, int], Limiter] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_limiter(service: str, credential: str, rate: RateLimit) -> RateLimiter:
-    """The one limiter for this service + credential + rate in this process."""
-    # Key on a digest so the registry never holds a usable secret.
+def shared_limiter(
+    service: str, credential: str, rate: RateLimit, store: Any | None = None
+) -> Limiter:
+    """The one limiter for this service + credential + rate: in this process, or, given a Redis
+    client as `store`, one window shared by every process and host using that Redis."""
+    # Key on a digest so neither the registry nor Redis ever holds a usable secret.
     digest = hashlib.sha256(credential.encode()).hexdigest()
-    key = (service, digest, rate.limit, rate.window)
+    key = (service, digest, rate.limit, rate.window, id(store) if store is not None else 0)
     with _shared_lock:
         limiter = _shared.get(key)
         if limiter is None:
-            limiter = _shared[key] = RateLimiter(rate, name=service)
+            limiter = _shared[key] = _new_limiter(service, digest, rate, store)
         return limiter
+
+
+def _new_limiter(service: str, digest: str, rate: RateLimit, store: Any | None) -> Limiter:
+    if store is None:
+        return RateLimiter(rate, name=service)
+    key = f"portal:ratelimit:{service}:{digest[:32]}:{rate.limit}/{rate.window:g}"
+    return RedisRateLimiter(rate, store, key, name=service)
 
 
 def clear_shared_limiters() -> None:

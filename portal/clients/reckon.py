@@ -58,10 +58,11 @@ class ReckonClient:
         base_url: str = DEFAULT_BASE_URL,
         options: base.HttpOptions | None = None,
         rate_limit: RateLimit | None = None,
+        rate_store: Any | None = None,  # a Redis client: one window for every process
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._keeper = TokenKeeper(tokens, identity, on_tokens, clock=clock)
-        limiter = shared_limiter(SERVICE, subscription_key, rate_limit or UNLIMITED)
+        limiter = shared_limiter(SERVICE, subscription_key, rate_limit or UNLIMITED, rate_store)
         self._http = base.HttpClient(SERVICE, base_url, limiter=limiter, options=options)
         self._http.session.headers.update(
             {"Ocp-Apim-Subscription-Key": subscription_key, "Accept": "application/json"}

@@ -130,8 +130,9 @@ class VaocherAppClient:
         base_url: str = DEFAULT_BASE_URL,
         options: base.HttpOptions | None = None,
         rate_limit: RateLimit | None = None,
+        rate_store: Any | None = None,  # a Redis client: one window for every process
     ) -> None:
-        limiter = shared_limiter(SERVICE, api_key, rate_limit or UNLIMITED)
+        limiter = shared_limiter(SERVICE, api_key, rate_limit or UNLIMITED, rate_store)
         self._http = base.HttpClient(SERVICE, base_url, limiter=limiter, options=options)
         self._http.session.headers.update(
             {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from portal.clients.cliniko import ClinikoClient, shard_from_api_key, valid_subdomain
-from portal.extensions import db
+from portal.extensions import db, redis_holder
 from portal.models import Clinic, Connection, Provider, User
 from portal.services.audit import record_event
 from portal.services.connections.records import (
@@ -24,6 +24,7 @@ def cliniko_client(conn: Connection) -> ClinikoClient:
         app_name=cfg["CLINIKO_APP_NAME"],
         contact_email=cfg["CLINIKO_CONTACT_EMAIL"],
         base_url_template=cfg["CLINIKO_BASE_URL_TEMPLATE"],
+        rate_store=redis_holder.get_or_none(),  # one window for all workers
     )
 
 

@@ -17,7 +17,7 @@ from portal.clients.reckon import ReckonClient
 from portal.clients.reckon_identity import ReckonIdentityClient, Tokens
 from portal.clients.reckon_models import Book
 from portal.crypto import secret_box
-from portal.extensions import db, get_redis
+from portal.extensions import db, get_redis, redis_holder
 from portal.models import Clinic, Connection, ConnectionStatus, Provider, User
 from portal.models.types import utcnow
 from portal.services import DomainError
@@ -115,6 +115,7 @@ def reckon_client(conn: Connection) -> ReckonClient:
         identity=identity_client(connection_id=conn.id),
         on_tokens=lambda tokens: None,  # CoordinatedIdentity has already saved them
         base_url=current_app.config["RECKON_API_URL"],
+        rate_store=redis_holder.get_or_none(),  # one window for all workers
     )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.clients.vaocherapp import VaocherAppClient
 from portal.crypto import secret_box
-from portal.extensions import db
+from portal.extensions import db, redis_holder
 from portal.models import Clinic, Connection, Provider, User
 from portal.services import DomainError
 from portal.services.audit import record_event
@@ -30,6 +30,7 @@ def vaocherapp_client(conn: Connection) -> VaocherAppClient:
         secrets_of(conn)["api_key"],
         test_mode=bool(conn.detail("test_mode")),
         base_url=current_app.config["VAOCHERAPP_BASE_URL"],
+        rate_store=redis_holder.get_or_none(),  # one window for all workers
     )
 
 
