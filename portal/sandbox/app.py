@@ -9,8 +9,14 @@ from .world import World
 
 def create_app(seed: int = 1, scale: int = 1) -> Flask:
     """Build the sandbox app with a freshly seeded world."""
-    from . import control, control_cliniko, control_vaocherapp, middleware, reckon, vaocherapp
-    from .cliniko_routes import bp as cliniko_bp
+    from . import middleware
+    from .cliniko.routes import bp as cliniko_bp
+    from .control import cliniko as control_cliniko
+    from .control import plane as control
+    from .control import reckon as control_reckon
+    from .control import vaocherapp as control_vaocherapp
+    from .reckon.blueprints import blueprints as reckon_blueprints
+    from .vaocherapp import api as vaocherapp
 
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -22,6 +28,7 @@ def create_app(seed: int = 1, scale: int = 1) -> Flask:
     app.register_blueprint(control_cliniko.bp)
     app.register_blueprint(vaocherapp.bp)
     app.register_blueprint(control_vaocherapp.bp)
-    for blueprint in reckon.blueprints:
+    for blueprint in reckon_blueprints:
         app.register_blueprint(blueprint)
+    app.register_blueprint(control_reckon.bp)
     return app

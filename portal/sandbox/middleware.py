@@ -12,11 +12,13 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, request
 
-from . import assumptions as guess
+from .cliniko import assumptions as cliniko_guess
 from .core import iso_z
 from .faults import Decision
 from .ratelimit import seconds_until
+from .reckon import assumptions as reckon_guess
 from .requestlog import credential
+from .vaocherapp import assumptions as vaocherapp_guess
 
 PREFIXES = (
     ("/reckon-identity/", "reckon-identity"),
@@ -42,12 +44,12 @@ def throttled(upstream: str, reset_at: float, now: float) -> Response:
     wait = seconds_until(reset_at, now)
     if upstream == "cliniko":
         return Response(
-            guess.CLINIKO_THROTTLED_TEXT, 429, {"X-RateLimit-Reset": str(int(now + wait))}
+            cliniko_guess.CLINIKO_THROTTLED_TEXT, 429, {"X-RateLimit-Reset": str(int(now + wait))}
         )
     if upstream == "vaocherapp":
-        body: dict[str, Any] = {"message": guess.VAOCHERAPP_THROTTLED}
+        body: dict[str, Any] = {"message": vaocherapp_guess.VAOCHERAPP_THROTTLED}
     else:
-        body = guess.reckon_throttled(wait)
+        body = reckon_guess.throttled_body(wait)
     response = jsonify(body)
     response.status_code = 429
     response.headers["Retry-After"] = str(wait)

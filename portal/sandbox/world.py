@@ -10,17 +10,17 @@ from datetime import datetime
 from typing import Any
 
 from .clinics import CLINICS, ClinicSpec
-from .cliniko_seed import seed_cliniko
-from .cliniko_store import ClinikoAccount
+from .cliniko.seed import seed_cliniko
+from .cliniko.store import ClinikoAccount
 from .clock import Clock
 from .core import IdSequence
 from .faults import Faults
 from .ratelimit import RateLimiter
-from .reckon import ReckonWorld
+from .reckon.world import ReckonWorld
 from .requestlog import RequestLog
 from .story import voucher_stories
-from .vaocherapp_seed import seed_vaocherapp
-from .vaocherapp_store import VaocherAccount, new_uuid
+from .vaocherapp.seed import seed_vaocherapp
+from .vaocherapp.store import VaocherAccount, new_uuid
 
 KEY_CHARS = string.ascii_letters + string.digits
 

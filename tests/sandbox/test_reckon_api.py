@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.sandbox.test_reckon_support import ReckonApi, customer, new_session, reckon_api
+from tests.sandbox.reckon_helpers import customer, new_session
 
 MISSING_KEY = {
     "statusCode": 401,
@@ -12,11 +10,6 @@ MISSING_KEY = {
     "key when making requests to an API.",
 }
 BAD_BEARER = {"message": "Authorization has been denied for this request.", "code": 401}
-
-
-@pytest.fixture
-def api(sandbox) -> ReckonApi:
-    return reckon_api(sandbox)
 
 
 def test_missing_subscription_key_is_apim_401(api):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from tests.sandbox.test_reckon_support import (
+from tests.sandbox.reckon_helpers import (
     CALLBACK,
     authorize_params,
     code_for_tokens,

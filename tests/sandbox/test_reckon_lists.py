@@ -6,19 +6,13 @@ import time
 
 import pytest
 
-from tests.sandbox.test_reckon_support import (
+from tests.sandbox.reckon_helpers import (
     ReckonApi,
     account_line,
     customer,
     invoice,
     new_session,
-    reckon_api,
 )
-
-
-@pytest.fixture
-def api(sandbox) -> ReckonApi:
-    return reckon_api(sandbox)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox.test_reckon_support import (
+from tests.sandbox.reckon_helpers import (
     ReckonApi,
     account_line,
     customer,
@@ -13,11 +13,6 @@ from tests.sandbox.test_reckon_support import (
     receipt_body,
     reckon_api,
 )
-
-
-@pytest.fixture
-def api(sandbox) -> ReckonApi:
-    return reckon_api(sandbox)
 
 
 @pytest.fixture

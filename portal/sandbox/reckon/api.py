@@ -1,0 +1,144 @@
+"""Reckon One v2 basics: heartbeat, books and each book's reference data (tax, accounts)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from flask import Response
+
+from . import assumptions as A
+from .http import (
+    ApiError,
+    api_blueprint,
+    current_grant,
+    json_response,
+    list_response,
+    load,
+    load_book,
+    locked,
+    reckon,
+)
+from .store import Book, Collection, Record
+
+bp = api_blueprint("reckon_api")
+
+# URL name -> Book attribute for the read-only reference lists.
+REFERENCE_LISTS = {
+    "ledgeraccounts": "ledgeraccounts",
+    "paymentMethods": "paymentmethods",
+    "addresstypes": "addresstypes",
+    "phonetypes": "phonetypes",
+    "electronicaddresstypes": "electronicaddresstypes",
+}
+
+
+def public(record: Record) -> Record:
+    """A stored record without the emulator's private (`_`-prefixed) bookkeeping."""
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def book_view(book: Book) -> Record:
+    """The Book schema [SPEC]; ownership depends on whether the user owns every book."""
+    owner = len(current_grant().user.book_ids) == len(reckon().books)
+    product_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"reckon-product:{book.id}"))
+    return {
+        "id": book.id,
+        "name": book.name,
+        "status": "Active",
+        "ownership": "Owned" if owner else "Shared",
+        "country": book.country,
+        "bookCreated": True,
+        "ownedAsPartner": False,
+        "hasRoleAssigned": True,
+        "isTrial": False,
+        "products": [{"id": product_id, **A.BOOK_PRODUCT}],
+    }
+
+
+@bp.get("/heartbeat")
+def heartbeat() -> Response:
+    """The API's status [SPEC]."""
+    return json_response(A.HEARTBEAT)
+
+
+@bp.get("/books")
+@locked
+def list_books() -> Response:
+    """The books this token's user can reach [DOC HELP gh6xk2el3c]."""
+    visible = Collection()
+    for book_id in current_grant().user.book_ids:
+        visible.put(book_view(reckon().books[book_id]))
+    return list_response(visible, lambda r: r)
+
+
+@bp.get("/books/<book_id>")
+@locked
+def get_book(book_id: str) -> Response:
+    """One book."""
+    return json_response(book_view(load_book(book_id)))
+
+
+@bp.get("/<book_id>/<any(" + ",".join(REFERENCE_LISTS) + "):kind>")
+@locked
+def list_reference(book_id: str, kind: str) -> Response:
+    """Ledger accounts, payment methods and contact-detail types."""
+    book = load_book(book_id)
+    return list_response(getattr(book, REFERENCE_LISTS[kind]), public)
+
+
+@bp.get("/<book_id>/<any(" + ",".join(REFERENCE_LISTS) + "):kind>/<record_id>")
+@locked
+def get_reference(book_id: str, kind: str, record_id: str) -> Response:
+    """One ledger account, payment method or type."""
+    book = load_book(book_id)
+    return json_response(public(load(getattr(book, REFERENCE_LISTS[kind]), record_id)))
+
+
+def _effective(text: str) -> date:
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError as exc:
+        raise ApiError(
+            400, A.INVALID_REQUEST, [{"location": "effectiveDate", "message": "Not a date."}]
+        ) from exc
+
+
+@bp.get("/<book_id>/taxrates/<effective_date>")
+@locked
+def list_tax_rates(book_id: str, effective_date: str) -> Response:
+    """Tax rates in force on a date [SPEC]; AU rates have not changed since 2000."""
+    book = load_book(book_id)
+    _effective(effective_date)
+    return list_response(book.taxrates, public)
+
+
+@bp.get("/<book_id>/taxrates/<rate_id>/<effective_date>")
+@locked
+def get_tax_rate(book_id: str, rate_id: str, effective_date: str) -> Response:
+    """One tax rate on a date."""
+    book = load_book(book_id)
+    _effective(effective_date)
+    return json_response(public(load(book.taxrates, rate_id)))
+
+
+@bp.get("/<book_id>/settings/tax")
+@locked
+def tax_settings(book_id: str) -> Response:
+    """The book's tax settings [SPEC]: GST registered, amounts tax-inclusive by default [INF]."""
+    load_book(book_id)
+    return json_response(
+        {
+            "taxRegistered": True,
+            "reportingBasis": "Cash",
+            "amountTaxStatus": "Inclusive",
+            "taxAmountEditable": True,
+            "chooseAmountTaxStatus": True,
+        }
+    )
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(rest: str) -> Response:
+    """Any other path under the API: the JSON 404 rather than Flask's HTML page."""
+    raise ApiError(404, A.NOT_FOUND)
