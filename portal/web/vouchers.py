@@ -18,6 +18,7 @@ from portal.services.vouchers.browser import VoucherFilters, voucher_links, vouc
 from portal.services.vouchers.records import mark_redeemed, refresh_voucher, voucher_by_code
 from portal.tenancy import Capability, current_clinic, owned, require, scope_to_clinic
 
+from .context import money
 from .csv_export import csv_response
 from .htmx import done, page_or_fragment, paginate, see_other
 from .runs import start_or_show
@@ -142,7 +143,7 @@ def redeem(code: str) -> str | Response:
             flash(str(error), "error")
             form = RedeemForm(formdata=None, expected_cents=str(voucher.balance_cents))
         else:
-            flash(f"{amount / 100:.2f} redeemed in VaocherApp.", "success")
+            flash(f"{money(amount)} redeemed in VaocherApp.", "success")
             return see_other(url_for("vouchers.show", code=voucher.code))
     return render_template("vouchers/confirm_redeem.html", voucher=voucher, form=form)
 
