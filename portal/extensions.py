@@ -27,6 +27,17 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def end_transaction(*, commit: bool) -> None:
+    """Commit or roll back the session's transaction. A request ends its own only through its
+    plumbing (`portal.web.transaction`), so no view decides; jobs and the CLI commit their own."""
+    if commit:
+        db.session.commit()
+    else:
+        db.session.rollback()
+
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

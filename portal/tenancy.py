@@ -7,6 +7,7 @@ are loaded through `owned_or_404`, which always filters by the clinic.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -15,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import Select, or_, select
 
 from portal.extensions import db, login_manager
-from portal.models import Agency, Clinic, Role, User
+from portal.models import Agency, Clinic, ClinicOwned, Role, User
 
 
 class Capability(StrEnum):
@@ -36,7 +37,7 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.VIEWER: frozenset({Capability.VIEW}),
 }
 
-M = TypeVar("M")
+M = TypeVar("M", bound=ClinicOwned)
 
 
 def role_in_clinic(user: User, clinic: Clinic) -> Role | None:
@@ -92,56 +93,44 @@ def current_agency() -> Agency:
 
 def owned(model: type[M], clinic: Clinic) -> Select[M]:
     """A select of the clinic's own rows of `model`; build every clinic-owned query from this."""
-    return select(model).where(model.clinic_id == clinic.id)  # type: ignore[attr-defined]
+    return select(model).where(model.clinic_id == clinic.id)
 
 
 def owned_or_404(model: type[M], clinic: Clinic, ident: Any) -> M:
     """One clinic-owned row by id; another clinic's row is indistinguishable from a missing one."""
-    stmt = owned(model, clinic).where(model.id == ident)  # type: ignore[attr-defined]
-    row: M | None = db.session.execute(stmt).scalar_one_or_none()
+    row = db.session.execute(owned(model, clinic).where(model.id == ident)).scalar_one_or_none()
     if row is None:
         abort(404)
     return row
 
 
+def clinic_for(user: User, slug: str | None, capability: Capability) -> Clinic:
+    """The clinic with this slug, if `user` may do `capability` there: 404 when they do not belong
+    to it (another clinic is indistinguishable from a missing one), 403 when their role is short."""
+    clinic = db.session.scalar(select(Clinic).where(Clinic.slug == slug)) if slug else None
+    role = role_in_clinic(user, clinic) if clinic else None
+    if clinic is None or role is None:
+        abort(404)
+    if capability not in CAPABILITIES[role]:
+        abort(403)
+    return clinic
+
+
 def scope_to_clinic(bp: Blueprint) -> Blueprint:
     """Resolve `<clinic>` for every route of `bp`: 404 unless the user belongs to it."""
 
-    @bp.url_value_preprocessor
-    def _pop_clinic(endpoint: str | None, values: dict[str, Any] | None) -> None:
-        g.clinic_slug = (values or {}).pop("clinic", None)
+    def load(slug: str | None) -> None:
+        clinic = clinic_for(current_user, slug, Capability.VIEW)
+        g.clinic, g.agency, g.role = clinic, clinic.agency, role_in_clinic(current_user, clinic)
 
-    @bp.before_request
-    def _load_clinic() -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        clinic = db.session.scalar(select(Clinic).where(Clinic.slug == g.clinic_slug))
-        role = role_in_clinic(current_user, clinic) if clinic else None
-        if clinic is None or role is None:
-            abort(404)
-        g.clinic, g.agency, g.role = clinic, clinic.agency, role
-        return None
-
-    @bp.url_defaults
-    def _add_clinic(endpoint: str, values: dict[str, Any]) -> None:
-        if "clinic" not in values and "clinic" in g:
-            values["clinic"] = g.clinic.slug
-
-    return bp
+    return _scoped(bp, "clinic", load)
 
 
 def scope_to_agency(bp: Blueprint) -> Blueprint:
     """Resolve `<agency>` for every route of `bp`: admins only; 403 for other members, else 404."""
 
-    @bp.url_value_preprocessor
-    def _pop_agency(endpoint: str | None, values: dict[str, Any] | None) -> None:
-        g.agency_slug = (values or {}).pop("agency", None)
-
-    @bp.before_request
-    def _load_agency() -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        agency = db.session.scalar(select(Agency).where(Agency.slug == g.agency_slug))
+    def load(slug: str | None) -> None:
+        agency = db.session.scalar(select(Agency).where(Agency.slug == slug)) if slug else None
         roles = {m.role for m in current_user.memberships if agency and m.agency_id == agency.id}
         if agency is None or not roles:
             abort(404)
@@ -149,11 +138,28 @@ def scope_to_agency(bp: Blueprint) -> Blueprint:
         g.role = Role.AGENCY_ADMIN if Role.AGENCY_ADMIN in roles else None
         if g.role is None and request.endpoint:
             abort(403)
+
+    return _scoped(bp, "agency", load)
+
+
+def _scoped(bp: Blueprint, key: str, load: Callable[[str | None], None]) -> Blueprint:
+    """Take `<key>` (a slug) out of every URL of `bp`, sign in first, `load` it before each view,
+    and put it back into the URLs built while it is loaded."""
+
+    @bp.url_value_preprocessor
+    def _pop_slug(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        g.tenant_slug = (values or {}).pop(key, None)
+
+    @bp.before_request
+    def _load() -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        load(g.tenant_slug)
         return None
 
     @bp.url_defaults
-    def _add_agency(endpoint: str, values: dict[str, Any]) -> None:
-        if "agency" not in values and "agency" in g:
-            values["agency"] = g.agency.slug
+    def _add_slug(endpoint: str, values: dict[str, Any]) -> None:
+        if key not in values and key in g:
+            values[key] = getattr(g, key).slug
 
     return bp

@@ -145,3 +145,16 @@ def test_production_refuses_to_start_without_its_secrets(redis_url):
         create_app(
             {"MODE": "production", "SECRET_KEY": "k", "ENCRYPTION_KEYS": key, "REDIS_URL": ""}
         )
+
+
+def test_throttling_counts_failures_although_each_failed_request_rolls_back(demo, client):
+    for _ in range(5):
+        assert _attempt(client, "manager@example.com", "wrong").status_code == 401
+    with db.engine.connect() as conn:  # committed by the sign-in service's own transaction
+        failures = conn.scalar(
+            db.select(db.func.count())
+            .select_from(LoginAttempt)
+            .where(LoginAttempt.succeeded.is_(False))
+        )
+    assert failures == 5
+    assert "Too many failed sign-ins" in _attempt(client, "manager@example.com", "demo").text

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from flask import Flask
+from werkzeug.exceptions import Forbidden, NotFound
 
 from portal.extensions import db
 from portal.models import (
@@ -17,6 +18,7 @@ from portal.models import (
     User,
     Voucher,
 )
+from portal.tenancy import Capability, clinic_for
 from tests.fixtures.portal import csrf_token
 
 SKIP_METHODS = {"HEAD", "OPTIONS"}
@@ -160,3 +162,13 @@ def test_clinic_switcher_lists_only_accessible_clinics(demo, login, client):
     assert "Manly Allied Health" in page
     assert "Coogee Podiatry" not in page
     assert "Chatswood Physio" not in page
+
+
+def test_clinic_for_is_404_to_outsiders_and_403_to_roles_without_the_capability(app, demo):
+    viewer = db.session.scalar(db.select(User).where(User.email == "viewer@example.com"))
+    assert clinic_for(viewer, "bondi-physio", Capability.VIEW).slug == "bondi-physio"
+    with pytest.raises(Forbidden):
+        clinic_for(viewer, "bondi-physio", Capability.MANAGE_CONNECTIONS)
+    for slug in ("manly-allied", "chatswood-physio", "no-such-clinic", None):
+        with pytest.raises(NotFound):
+            clinic_for(viewer, slug, Capability.VIEW)

@@ -347,7 +347,7 @@ def test_clinic_home_shows_liability_and_expiring(demo, login, client):
     db.session.commit()
     login("viewer@example.com")
     page = client.get(f"{BONDI}/").get_data(as_text=True)
-    assert '<dd id="voucher-liability">2000.00</dd>' in page
+    assert '<dd id="voucher-liability">$2,000.00</dd>' in page
     assert re.search(r'id="vouchers-expiring"><a [^>]+>1</a>', page)
 
 
@@ -359,7 +359,7 @@ def test_mark_redeemed_confirms_the_amount_and_redeems_once(
     _deliver(client, *_signed(bought))
     run_worker()
     confirm = client.get(f"{BONDI}/vouchers/{bought['code']}/redeem").get_data(as_text=True)
-    assert "whole remaining balance of 150.00" in confirm
+    assert "whole remaining balance of $150.00" in confirm
     done = post(f"{BONDI}/vouchers/{bought['code']}/redeem", {"expected_cents": "15000"})
     assert done.status_code == 303
     assert _voucher(bought["code"]).balance_cents == 0

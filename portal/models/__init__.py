@@ -14,6 +14,7 @@ from .agency import Agency, Clinic
 from .audit import AuditEvent
 from .connection import Connection, ConnectionStatus, Provider
 from .job import ItemOutcome, JobItem, JobRun, JobStatus, RetryMode
+from .owned import ClinicOwned
 from .reconciliation import (
     ExportColumnMapping,
     ReconciliationBatch,
@@ -29,6 +30,7 @@ __all__ = [
     "Agency",
     "AuditEvent",
     "Clinic",
+    "ClinicOwned",
     "Connection",
     "ConnectionStatus",
     "EntityKind",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 
 from .job import JobRun
+from .owned import ClinicOwned
 from .types import UTCDateTime, utcnow
 
 
@@ -30,13 +31,13 @@ class EntityKind(StrEnum):
     PAYMENT = "payment"
 
 
-class AccountingSettings(db.Model):  # type: ignore[name-defined]
+class AccountingSettings(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """How one clinic's Cliniko records map onto its Reckon book."""
 
     __tablename__ = "accounting_settings"
+    __table_args__ = (Unique("clinic_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), unique=True)
     book_id: Mapped[str] = mapped_column(String(64), default="")
     tax_service: Mapped[str] = mapped_column(String(32), default="FRE")
     tax_product: Mapped[str] = mapped_column(String(32), default="GST")
@@ -57,7 +58,7 @@ class AccountingSettings(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
-class SyncRecord(db.Model):  # type: ignore[name-defined]
+class SyncRecord(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """One Cliniko record's counterpart in Reckon and the hash of what was last pushed."""
 
     __tablename__ = "sync_record"
@@ -67,7 +68,6 @@ class SyncRecord(db.Model):  # type: ignore[name-defined]
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     kind: Mapped[str] = mapped_column(String(16))
     cliniko_id: Mapped[str] = mapped_column(String(64))
     reckon_id: Mapped[str | None] = mapped_column(String(64))
@@ -84,25 +84,24 @@ class SyncRecord(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
-class SyncWatermark(db.Model):  # type: ignore[name-defined]
+class SyncWatermark(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """The newest Cliniko `updated_at` fully handled, per entity, for incremental runs."""
 
     __tablename__ = "sync_watermark"
     __table_args__ = (Unique("clinic_id", "entity"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     entity: Mapped[str] = mapped_column(String(32))
     value: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class MismatchReport(db.Model):  # type: ignore[name-defined]
+class MismatchReport(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """One comparison of Cliniko and Reckon for a period, with totals by tax code and month."""
 
     __tablename__ = "mismatch_report"
+    __table_args__ = (Index("ix_mismatch_report_clinic_id", "clinic_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id"))
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
@@ -115,14 +114,13 @@ class MismatchReport(db.Model):  # type: ignore[name-defined]
     run: Mapped[JobRun | None] = relationship()
 
 
-class MismatchLine(db.Model):  # type: ignore[name-defined]
+class MismatchLine(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """One variance; unresolved lines are re-checked (carried over) by the next report."""
 
     __tablename__ = "mismatch_line"
     __table_args__ = (Index("ix_mismatch_line_report", "report_id", "resolved"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     report_id: Mapped[int] = mapped_column(ForeignKey("mismatch_report.id"))
     kind: Mapped[str] = mapped_column(String(32))
     reference: Mapped[str] = mapped_column(String(200), default="")
@@ -137,14 +135,13 @@ class MismatchLine(db.Model):  # type: ignore[name-defined]
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class AccountingSchedule(db.Model):  # type: ignore[name-defined]
+class AccountingSchedule(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """Run the sync or the report daily or weekly at a local time in the clinic's time zone."""
 
     __tablename__ = "accounting_schedule"
     __table_args__ = (Unique("clinic_id", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     kind: Mapped[str] = mapped_column(String(64))  # a job kind name
     frequency: Mapped[str] = mapped_column(String(8), default="daily")  # daily | weekly
     weekday: Mapped[int] = mapped_column(Integer, default=0)  # Monday = 0, for weekly

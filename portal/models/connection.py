@@ -6,12 +6,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 
 from .agency import Clinic
+from .owned import ClinicOwned
 from .types import UTCDateTime, utcnow
 
 
@@ -36,12 +37,14 @@ class ConnectionStatus(StrEnum):
         return self.replace("_", " ").capitalize()
 
 
-class Connection(db.Model):  # type: ignore[name-defined]
+class Connection(ClinicOwned, db.Model):  # type: ignore[name-defined]
     __tablename__ = "connection"
-    __table_args__ = (UniqueConstraint("clinic_id", "provider"),)
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "provider"),
+        Index("ix_connection_clinic_id", "clinic_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     provider: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(24), default=ConnectionStatus.NOT_LINKED)
     # Fernet ciphertext of a JSON dict (api_key / webhook_secret / tokens); never rendered.

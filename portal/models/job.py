@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 
 from .agency import Clinic
+from .owned import ClinicOwned
 from .types import UTCDateTime, utcnow
 from .user import User
 
@@ -43,7 +44,7 @@ class RetryMode(StrEnum):
 _ACTIVE = "status IN ('queued', 'running')"
 
 
-class JobRun(db.Model):  # type: ignore[name-defined]
+class JobRun(ClinicOwned, db.Model):  # type: ignore[name-defined]
     __tablename__ = "job_run"
     __table_args__ = (
         # The database itself refuses a second live run of one kind in one clinic.
@@ -59,7 +60,6 @@ class JobRun(db.Model):  # type: ignore[name-defined]
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     kind: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)

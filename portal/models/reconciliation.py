@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 
+from .owned import ClinicOwned
 from .types import UTCDateTime, utcnow
 
 
@@ -61,14 +62,13 @@ class LedgerState(StrEnum):
     DONE = "done"
 
 
-class ReconciliationBatch(db.Model):  # type: ignore[name-defined]
+class ReconciliationBatch(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """One uploaded export: its file, the plan made from it and the apply that followed."""
 
     __tablename__ = "reconciliation_batch"
     __table_args__ = (Index("ix_reconciliation_batch_clinic_created", "clinic_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     filename: Mapped[str] = mapped_column(String(255), default="")
     stored_path: Mapped[str] = mapped_column(String(500), default="")
@@ -96,7 +96,7 @@ class ReconciliationBatch(db.Model):  # type: ignore[name-defined]
         return self.status == BatchStatus.PLANNED and self.apply_run_id is None
 
 
-class ReconciliationRow(db.Model):  # type: ignore[name-defined]
+class ReconciliationRow(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """One voucher row of an export (or a row that could not be read), with plan and outcome."""
 
     __tablename__ = "reconciliation_row"
@@ -106,7 +106,6 @@ class ReconciliationRow(db.Model):  # type: ignore[name-defined]
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     batch_id: Mapped[int] = mapped_column(ForeignKey("reconciliation_batch.id"))
     row_number: Mapped[int] = mapped_column(Integer)  # as a spreadsheet shows it (header = 1)
     ref: Mapped[str] = mapped_column(String(200), default="")  # the ledger key
@@ -133,14 +132,13 @@ class ReconciliationRow(db.Model):  # type: ignore[name-defined]
     voucher = relationship("Voucher")
 
 
-class ReconciliationLedger(db.Model):  # type: ignore[name-defined]
+class ReconciliationLedger(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """What was redeemed for which invoice row: the guard against ever redeeming a row twice."""
 
     __tablename__ = "reconciliation_ledger"
     __table_args__ = (UniqueConstraint("clinic_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     key: Mapped[str] = mapped_column(String(200))
     voucher_id: Mapped[int] = mapped_column(ForeignKey("voucher.id"), index=True)
     amount_cents: Mapped[int] = mapped_column(Integer)
@@ -155,13 +153,12 @@ class ReconciliationLedger(db.Model):  # type: ignore[name-defined]
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class ExportColumnMapping(db.Model):  # type: ignore[name-defined]
+class ExportColumnMapping(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """The columns a clinic mapped by hand, remembered by header name for its next export."""
 
     __tablename__ = "export_column_mapping"
     __table_args__ = (UniqueConstraint("clinic_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     columns: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # field → header name
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 
+from .owned import ClinicOwned
 from .types import UTCDateTime, utcnow
 
 
@@ -28,7 +29,7 @@ class VoucherEventKind(StrEnum):
     UPDATED = "updated"
 
 
-class Voucher(db.Model):  # type: ignore[name-defined]
+class Voucher(ClinicOwned, db.Model):  # type: ignore[name-defined]
     __tablename__ = "voucher"
     __table_args__ = (
         UniqueConstraint("clinic_id", "code"),
@@ -39,7 +40,6 @@ class Voucher(db.Model):  # type: ignore[name-defined]
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     code: Mapped[str] = mapped_column(String(64))
     vaocher_id: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16), default="active")
@@ -110,7 +110,7 @@ def search_terms(text: str) -> set[str]:
     return {w[:64] for w in words if w}
 
 
-class VoucherSearchTerm(db.Model):  # type: ignore[name-defined]
+class VoucherSearchTerm(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """One searchable word of a voucher; prefix matches on these are index range scans, which
     keeps the active search fast at 100k vouchers where LIKE '%q%' would scan every row."""
 
@@ -118,19 +118,20 @@ class VoucherSearchTerm(db.Model):  # type: ignore[name-defined]
     __table_args__ = (Index("ix_voucher_search_term_clinic_term", "clinic_id", "term"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     voucher_id: Mapped[int] = mapped_column(ForeignKey("voucher.id"), index=True)
     term: Mapped[str] = mapped_column(TermType)
 
 
-class VoucherEvent(db.Model):  # type: ignore[name-defined]
+class VoucherEvent(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """One step on a voucher's timeline, with the run that did it when a job did."""
 
     __tablename__ = "voucher_event"
-    __table_args__ = (Index("ix_voucher_event_voucher_at", "voucher_id", "at"),)
+    __table_args__ = (
+        Index("ix_voucher_event_voucher_at", "voucher_id", "at"),
+        Index("ix_voucher_event_clinic_id", "clinic_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     voucher_id: Mapped[int] = mapped_column(ForeignKey("voucher.id"))
     kind: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -141,14 +142,16 @@ class VoucherEvent(db.Model):  # type: ignore[name-defined]
     voucher: Mapped[Voucher] = relationship(back_populates="events")
 
 
-class WebhookDelivery(db.Model):  # type: ignore[name-defined]
+class WebhookDelivery(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """Every signed webhook VaocherApp delivered, kept as received; duplicates share a digest."""
 
     __tablename__ = "webhook_delivery"
-    __table_args__ = (UniqueConstraint("clinic_id", "digest"),)
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "digest"),
+        Index("ix_webhook_delivery_clinic_id", "clinic_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     digest: Mapped[str] = mapped_column(String(64))  # sha256 of the raw body
     event: Mapped[str] = mapped_column(String(64), default="")
     voucher_code: Mapped[str] = mapped_column(String(64), default="")

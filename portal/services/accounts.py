@@ -17,6 +17,7 @@ from portal.models import LoginAttempt, User
 from portal.models.types import utcnow
 from portal.services import DomainError
 from portal.services.audit import record_event
+from portal.services.own_transaction import in_own_transaction
 
 DEMO_EMAILS = frozenset(
     {
@@ -99,6 +100,13 @@ def check_throttle(email: str, address: str) -> None:
         raise LoginThrottled(minutes)
 
 
+def record_failed_sign_in(email: str, address: str) -> None:
+    """Keep a failed attempt, in its own transaction: the request that saw it fails, and these
+    are what throttling counts."""
+    attempt = LoginAttempt(email=email, address=address, succeeded=False)
+    in_own_transaction(lambda session: session.add(attempt))
+
+
 def authenticate_user(email: str, password: str, address: str) -> User:
     """The user for these credentials, recording the attempt; demo logins only in demo mode."""
     email = normalise_email(email)
@@ -113,10 +121,10 @@ def authenticate_user(email: str, password: str, address: str) -> User:
         and matches
         and (current_app.config["DEMO_MODE"] or email not in DEMO_EMAILS)
     )
-    db.session.add(LoginAttempt(email=email, address=address, succeeded=ok))
     if not ok or user is None:
-        db.session.flush()
+        record_failed_sign_in(email, address)
         raise InvalidCredentials()
+    db.session.add(LoginAttempt(email=email, address=address, succeeded=True))
     user.last_login_at = utcnow()
     # One event per agency, so each agency's audit log shows who signed in to it.
     for agency in {m.agency for m in user.memberships} or {None}:

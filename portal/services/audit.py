@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from flask import has_request_context, request
 
 from portal.extensions import db
 from portal.models import Agency, AuditEvent, Clinic, User
+from portal.services.own_transaction import in_own_transaction
 
 
-def record_event(
+class Where(TypedDict, total=False):
+    """What an event is about besides its action and actor (the agency defaults to the clinic's)."""
+
+    clinic: Clinic | None
+    agency: Agency | None
+    target: str
+    detail: dict[str, Any] | None
+
+
+def record_event(action: str, actor: User | None, **where: Unpack[Where]) -> AuditEvent:
+    """Append one audit event; never pass secret values in `detail`."""
+    event = _event(action, actor, **where)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def record_event_in_own_transaction(
+    action: str, actor: User | None, **where: Unpack[Where]
+) -> None:
+    """`record_event`, committed at once apart from the caller's transaction: for what must stay
+    on record although the request that saw it fails (a forged signature or OAuth state)."""
+    event = _event(action, actor, **where)
+    in_own_transaction(lambda session: session.add(event))
+
+
+def _event(
     action: str,
     actor: User | None,
     *,
@@ -19,10 +46,9 @@ def record_event(
     target: str = "",
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one audit event; never pass secret values in `detail`."""
     if agency is None and clinic is not None:
         agency = clinic.agency
-    event = AuditEvent(
+    return AuditEvent(
         action=action,
         actor_id=actor.id if actor else None,
         clinic_id=clinic.id if clinic else None,
@@ -31,6 +57,3 @@ def record_event(
         detail=detail or {},
         address=(request.remote_addr or "") if has_request_context() else "",
     )
-    db.session.add(event)
-    db.session.flush()
-    return event

@@ -1,4 +1,5 @@
-"""Blueprints, one per area; `register_blueprints` is called from create_app."""
+"""Blueprints, one per area, and the request plumbing (htmx.py, transaction.py, errors.py);
+`register_blueprints` is called from create_app."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def register_blueprints(app: Flask) -> None:
         oauth,
         patient_button,
         reconciliation,
+        transaction,
         vouchers,
         webhooks,
     )
@@ -36,3 +38,4 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(accounting_bp, url_prefix="/c/<clinic>/accounting")
     errors.register(app)
+    transaction.register(app)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, flash, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
@@ -14,8 +14,6 @@ from wtforms import SelectChoice
 
 from portal.extensions import db
 from portal.forms.accounting import ReportForm, ScheduleForm, SettingsForm, SyncForm
-from portal.jobs.runs import RunAlreadyActive
-from portal.jobs.start import start_run
 from portal.models import MismatchLine, MismatchReport, SyncRecord, SyncState
 from portal.models.types import utcnow
 from portal.services import DomainError
@@ -26,12 +24,14 @@ from portal.services.accounting.setup import (
     book_options,
     parse_overrides,
     save_settings,
-    settings_for,
+    settings_to_show,
 )
 from portal.tenancy import Capability, current_clinic, owned, owned_or_404, require, scope_to_clinic
 
 from .csv_export import csv_response
-from .htmx import paginate, see_other
+from .htmx import done, paginate
+from .runs import start_or_show
+from .transaction import form_again
 
 bp = scope_to_clinic(Blueprint("accounting", __name__))
 LINES_PER_PAGE = 100
@@ -72,7 +72,7 @@ def index() -> str:
     today = utcnow().date()
     return render_template(
         "accounting/index.html",
-        settings=settings_for(clinic),
+        settings=settings_to_show(clinic),
         counts=counts,
         attention=list(attention),
         reports=list(reports),
@@ -105,11 +105,10 @@ def _fill(form: SettingsForm, options: BookOptions) -> None:
 def settings() -> Any:
     require(Capability.MANAGE_CONNECTIONS)
     clinic = current_clinic()
-    row = settings_for(clinic)
+    row = settings_to_show(clinic)
     try:
-        options = book_options(clinic)
+        options = book_options(clinic)  # a failure keeps the connection's health on record
     except DomainError as exc:
-        db.session.commit()  # keep the connection's recorded health
         return render_template("accounting/settings.html", form=None, error=str(exc))
     form = SettingsForm(obj=row)
     _fill(form, options)
@@ -121,12 +120,9 @@ def settings() -> Any:
             values["tax_overrides"] = parse_overrides(form.tax_overrides.data or "")
             save_settings(clinic, current_user, values, options)
         except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash("Accounting settings saved.", "success")
-            return see_other(url_for("accounting.index"))
+            page = "accounting/settings.html"
+            return form_again(str(exc), page, form=form, book=options, error=None)
+        return done("Accounting settings saved.", url_for("accounting.index"))
     return render_template("accounting/settings.html", form=form, book=options, error=None)
 
 
@@ -135,7 +131,7 @@ def sync() -> BaseResponse:
     require(Capability.RUN_JOBS)
     form = SyncForm()
     params = {"full": bool(form.full.data)} if form.validate_on_submit() else {}
-    return _start("accounting.sync", params)
+    return start_or_show("accounting.sync", params)
 
 
 @bp.post("/reports")
@@ -143,21 +139,11 @@ def start_report() -> BaseResponse:
     require(Capability.RUN_JOBS)
     form = ReportForm()
     if not form.validate_on_submit() or form.start.data > form.end.data:
-        flash("Choose a period whose start is before its end.", "error")
-        return see_other(url_for("accounting.index"))
-    return _start("accounting.report", {"start": str(form.start.data), "end": str(form.end.data)})
-
-
-def _start(kind: str, params: dict[str, Any]) -> BaseResponse:
-    try:
-        run = start_run(current_clinic(), current_user, kind, params)
-    except RunAlreadyActive as busy:
-        flash("That is already running; here is its progress.", "info")
-        return see_other(url_for("jobs.show", run_id=busy.run.id))
-    except DomainError as exc:
-        flash(str(exc), "error")
-        return see_other(url_for("accounting.index"))
-    return see_other(url_for("jobs.show", run_id=run.id))
+        return done(
+            "Choose a period whose start is before its end.", url_for("accounting.index"), "error"
+        )
+    period = {"start": str(form.start.data), "end": str(form.end.data)}
+    return start_or_show("accounting.report", period)
 
 
 @bp.post("/schedules")
@@ -166,22 +152,20 @@ def schedule() -> BaseResponse:
     kind = request.form.get("kind", "")
     form = ScheduleForm(prefix=kind.replace(".", "-"))
     form.kind.data = kind
-    if form.validate_on_submit():
-        save_schedule(
-            current_clinic(),
-            current_user,
-            kind,
-            form.frequency.data or "daily",
-            int(form.weekday.data or 0),
-            form.local_time.data or "02:00",
-            bool(form.enabled.data),
-        )
-        db.session.commit()
-        flash(f"{KINDS.get(kind, 'Schedule')} schedule saved.", "success")
-    else:
+    back = url_for("accounting.index")
+    if not form.validate_on_submit():
         problems = [msg for messages in form.errors.values() for msg in messages]
-        flash("Check the schedule: " + "; ".join(problems), "error")
-    return see_other(url_for("accounting.index"))
+        return done("Check the schedule: " + "; ".join(problems), back, "error")
+    save_schedule(
+        current_clinic(),
+        current_user,
+        kind,
+        form.frequency.data or "daily",
+        int(form.weekday.data or 0),
+        form.local_time.data or "02:00",
+        bool(form.enabled.data),
+    )
+    return done(f"{KINDS.get(kind, 'Schedule')} schedule saved.", back)
 
 
 def _lines(report: MismatchReport) -> Any:

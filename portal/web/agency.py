@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, render_template, url_for
+from flask import Blueprint, abort, current_app, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from portal.extensions import db
 from portal.forms.jobs import ConfirmForm
 from portal.forms.users import AccessForm, NewUserForm
 from portal.models import AuditEvent, Provider, Role, User
@@ -23,7 +22,8 @@ from portal.services.users import (
 )
 from portal.tenancy import Capability, current_agency, require, scope_to_agency
 
-from .htmx import paginate, see_other
+from .htmx import done, paginate
+from .transaction import failed, form_again
 
 bp = scope_to_agency(Blueprint("agency", __name__))
 
@@ -61,7 +61,7 @@ def users() -> str:
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-def new_user() -> str | Response:
+def new_user() -> str | Response | tuple[str, int]:
     require(Capability.MANAGE_USERS)
     form = NewUserForm()
     _clinic_choices(form)
@@ -79,17 +79,13 @@ def new_user() -> str | Response:
                 agency, current_user, user, Role(form.role.data), form.clinics.data or []
             )
         except DomainError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-            return render_template("agency/user_new.html", form=form)
-        db.session.commit()
-        flash(f"{user.name} can now sign in with {user.email}.", "success")
-        return see_other(url_for("agency.users"))
+            return form_again(str(error), "agency/user_new.html", form=form)
+        return done(f"{user.name} can now sign in with {user.email}.", url_for("agency.users"))
     return render_template("agency/user_new.html", form=form)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-def edit_user(user_id: int) -> str | Response:
+def edit_user(user_id: int) -> str | Response | tuple[str, int]:
     require(Capability.MANAGE_USERS)
     agency, user = current_agency(), _agency_user_or_404(user_id)
     mine = [m for m in user.memberships if m.agency_id == agency.id]
@@ -104,12 +100,8 @@ def edit_user(user_id: int) -> str | Response:
                 agency, current_user, user, Role(form.role.data), form.clinics.data or []
             )
         except DomainError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-            return render_template("agency/user_edit.html", form=form, user=user)
-        db.session.commit()
-        flash(f"Access for {user.name} saved.", "success")
-        return see_other(url_for("agency.users"))
+            return form_again(str(error), "agency/user_edit.html", form=form, user=user)
+        return done(f"Access for {user.name} saved.", url_for("agency.users"))
     return render_template("agency/user_edit.html", form=form, user=user)
 
 
@@ -119,14 +111,12 @@ def remove_user(user_id: int) -> Response:
     user = _agency_user_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    back = url_for("agency.users")
     try:
         remove_user_from_agency(current_agency(), current_user, user)
-        db.session.commit()
-        flash(f"{user.name} no longer has access to this agency.", "success")
     except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    return see_other(url_for("agency.users"))
+        return failed(str(error), back)
+    return done(f"{user.name} no longer has access to this agency.", back)
 
 
 @bp.get("/audit")

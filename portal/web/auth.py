@@ -41,11 +41,9 @@ def login() -> str | Response | tuple[str, int]:
         address = request.remote_addr or "unknown"
         try:
             user = authenticate_user(form.email.data or "", form.password.data or "", address)
-        except DomainError as error:
-            db.session.commit()  # keep the failed attempt: it is what throttling counts
+        except DomainError as error:  # the failed attempt is kept in its own transaction
             flash(str(error), "error")
             return render_template("auth/login.html", form=form), 401
-        db.session.commit()
         login_user(user, remember=bool(form.remember.data))
         return redirect(_safe_next(request.args.get("next")), code=303)
     return render_template("auth/login.html", form=form)
@@ -55,7 +53,6 @@ def login() -> str | Response | tuple[str, int]:
 @login_required
 def logout() -> Response:
     record_event("user.sign_out", current_user)
-    db.session.commit()
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), code=303)

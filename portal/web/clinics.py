@@ -19,7 +19,6 @@ def home() -> str:
     require(Capability.VIEW)
     clinic = current_clinic()
     sweep_stale_runs()
-    db.session.commit()  # always: on SQLite even a no-op UPDATE holds the write lock until then
     recent = db.session.scalars(owned(JobRun, clinic).order_by(JobRun.id.desc()).limit(5))
     return render_template(
         "clinics/home.html",

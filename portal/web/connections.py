@@ -17,17 +17,13 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from portal.clients import UpstreamError
-from portal.extensions import db
 from portal.forms.connections import BookForm, ClinikoForm, VaocherAppForm
 from portal.forms.jobs import ConfirmForm
-from portal.jobs.runs import RunAlreadyActive
-from portal.jobs.start import start_run
 from portal.models import Connection, ConnectionStatus, Provider
 from portal.services import DomainError
 from portal.services.connections.cliniko import link_cliniko
 from portal.services.connections.providers import check_connection
-from portal.services.connections.reckon import begin_authorization, choose_book, list_books
+from portal.services.connections.reckon import begin_authorization, choose_book, reachable_books
 from portal.services.connections.records import clinic_connections, connection_or_none, unlink
 from portal.services.connections.vaocherapp import (
     link_vaocherapp,
@@ -37,7 +33,9 @@ from portal.services.connections.vaocherapp import (
 )
 from portal.tenancy import Capability, current_clinic, require, scope_to_clinic
 
-from .htmx import see_other
+from .htmx import done
+from .runs import start_or_show
+from .transaction import failed, failed_page, form_again
 
 bp = scope_to_clinic(Blueprint("connections", __name__))
 
@@ -92,12 +90,10 @@ def link_cliniko_view() -> Response | tuple[str, int]:
         return _page(400, cliniko_error="Paste the Cliniko API key.")
     try:
         conn = link_cliniko(current_clinic(), current_user, form.api_key.data or "")
-    except (DomainError, UpstreamError) as error:
-        db.session.rollback()
-        return _page(400, cliniko_error=str(error))
-    db.session.commit()
-    _flash_health(conn, f"Cliniko linked: {conn.detail('account_name', '')}")
-    return see_other(url_for("connections.index"))
+    except DomainError as error:  # nothing is saved: the page says why next to the form
+        message = str(error)
+        return failed_page(lambda: _page(400, cliniko_error=message))
+    return _linked(conn, f"Cliniko linked: {conn.detail('account_name', '')}")
 
 
 @bp.post("/vaocherapp")
@@ -110,19 +106,17 @@ def link_vaocherapp_view() -> Response | tuple[str, int]:
         conn = link_vaocherapp(
             current_clinic(), current_user, form.api_key.data or "", bool(form.test_mode.data)
         )
-    except (DomainError, UpstreamError) as error:
-        db.session.rollback()
-        return _page(400, vaocherapp_error=str(error))
-    db.session.commit()
-    _flash_health(conn, f"VaocherApp linked: {conn.detail('account_name', '')}")
-    return see_other(url_for("connections.index"))
+    except DomainError as error:
+        message = str(error)
+        return failed_page(lambda: _page(400, vaocherapp_error=message))
+    return _linked(conn, f"VaocherApp linked: {conn.detail('account_name', '')}")
 
 
-def _flash_health(conn: Connection, success: str) -> None:
+def _linked(conn: Connection, success: str) -> Response:
+    back = url_for("connections.index")
     if conn.status == ConnectionStatus.OK:
-        flash(success, "success")
-    else:
-        flash(f"Saved, but the check failed: {conn.last_error}", "warning")
+        return done(success, back)
+    return done(f"Saved, but the check failed: {conn.last_error}", back, "warning")
 
 
 @bp.post("/vaocherapp/rotate-secret")
@@ -133,9 +127,7 @@ def rotate_secret() -> Response | tuple[str, int]:
     try:
         secret = rotate_webhook_secret(current_clinic(), current_user)
     except DomainError as error:
-        flash(str(error), "error")
-        return see_other(url_for("connections.index"))
-    db.session.commit()
+        return failed(str(error), url_for("connections.index"))
     # Shown once, in this response only, so it can be pasted into VaocherApp's webhook settings.
     return _page(new_webhook_secret=secret)
 
@@ -146,24 +138,17 @@ def check(provider: str) -> Response:
     conn = connection_or_none(current_clinic(), _provider(provider))
     if conn is None or not conn.sealed_secrets:
         abort(404)
-    status = check_connection(conn)
-    db.session.commit()
-    label = Provider(conn.provider).label
+    status = check_connection(conn)  # the health is recorded either way, and committed
+    label, back = Provider(conn.provider).label, url_for("connections.index")
     if status == ConnectionStatus.OK:
-        flash(f"{label} answered: the connection works.", "success")
-    else:
-        flash(f"{label}: {conn.last_error}", "error")
-    return see_other(url_for("connections.index"))
+        return done(f"{label} answered: the connection works.", back)
+    return done(f"{label}: {conn.last_error}", back, "error")
 
 
 @bp.post("/check-all")
 def check_all() -> Response:
     require(Capability.MANAGE_CONNECTIONS)
-    try:
-        run = start_run(current_clinic(), current_user, "connections.check")
-    except RunAlreadyActive as busy:
-        run = busy.run
-    return see_other(url_for("jobs.show", run_id=run.id))
+    return start_or_show("connections.check")
 
 
 @bp.post("/<provider>/unlink")
@@ -172,9 +157,8 @@ def unlink_view(provider: str) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     unlink(current_clinic(), current_user, _provider(provider))
-    db.session.commit()
-    flash(f"{Provider(provider).label} unlinked; its credentials are forgotten.", "info")
-    return see_other(url_for("connections.index"))
+    message = f"{Provider(provider).label} unlinked; its credentials are forgotten."
+    return done(message, url_for("connections.index"), "info")
 
 
 @bp.post("/reckon/connect")
@@ -188,28 +172,25 @@ def reckon_connect() -> Response:
 
 
 @bp.route("/reckon/book", methods=["GET", "POST"])
-def reckon_book() -> Response | str:
+def reckon_book() -> Response | str | tuple[str, int]:
     require(Capability.MANAGE_CONNECTIONS)
     conn = connection_or_none(current_clinic(), Provider.RECKON)
     if conn is None or not conn.sealed_secrets:
         flash("Connect Reckon first.", "info")
         return redirect(url_for("connections.index"))
     try:
-        books = list_books(conn)
-    except UpstreamError as error:
-        flash(f"Reckon did not list the books: {error}", "error")
+        books = reachable_books(conn)  # a token refresh on the way is saved in its own transaction
+    except DomainError as error:
+        flash(str(error), "error")
         return redirect(url_for("connections.index"))
-    finally:
-        db.session.commit()  # keep any token refresh that happened
     form = BookForm()
     form.book_id.choices = [SelectChoice(b.id, b.name) for b in books]
     if form.validate_on_submit():
         try:
             choose_book(current_clinic(), current_user, conn, form.book_id.data or "")
         except DomainError as error:
-            flash(str(error), "error")
-            return render_template("connections/reckon_book.html", form=form, books=books)
-        db.session.commit()
-        flash(f"Reckon linked to the book “{conn.detail('book_name')}”.", "success")
-        return see_other(url_for("connections.index"))
+            page = "connections/reckon_book.html"
+            return form_again(str(error), page, form=form, books=books)
+        book = conn.detail("book_name")
+        return done(f"Reckon linked to the book “{book}”.", url_for("connections.index"))
     return render_template("connections/reckon_book.html", form=form, books=books)

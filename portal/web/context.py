@@ -1,4 +1,4 @@
-"""Template globals: who is signed in, where they can go, and what they may do here."""
+"""Template globals and filters: who is signed in, where they can go, what they may do here."""
 
 from __future__ import annotations
 
@@ -7,12 +7,22 @@ from typing import Any
 from flask import Flask, current_app, g
 from flask_login import current_user
 
+from portal.extensions import htmx
 from portal.models import Role
 from portal.tenancy import Capability, accessible_clinics, administered_agencies, can
 
 
+def money(cents: int | None) -> str:
+    """Cents as people read dollars: 150000 → "$1,500.00", -5000 → "-$50.00"."""
+    if cents is None:
+        return ""
+    dollars, rest = divmod(abs(int(cents)), 100)
+    return f"{'-' if cents < 0 else ''}${dollars:,}.{rest:02d}"
+
+
 def _navigation() -> dict[str, Any]:
-    if not current_user.is_authenticated:
+    # Fragments (the 1-second progress polls among them) have no navigation: no queries for it.
+    if not current_user.is_authenticated or (htmx and not htmx.boosted):
         return {"nav_clinics": [], "nav_agencies": []}
     return {
         "nav_clinics": accessible_clinics(current_user),
@@ -21,6 +31,8 @@ def _navigation() -> dict[str, Any]:
 
 
 def register_context(app: Flask) -> None:
+    app.add_template_filter(money)
+
     @app.context_processor
     def _globals() -> dict[str, Any]:
         return {

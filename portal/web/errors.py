@@ -1,4 +1,8 @@
-"""Error pages that say what happened, in the portal's layout."""
+"""Error pages that say what happened, in the portal's layout.
+
+Each rolls the request's writes back before rendering, so the page (its navigation reads the
+database) never sees a half-done change or a session a failed statement has broken.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,30 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal.extensions import db
+from .transaction import failed_page
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> tuple[str, int]:
         message = "Your form expired or came from another site. Reload the page and try again."
-        return render_template("errors/error.html", code=400, message=message), 400
+        return _page(400, message)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> tuple[str, int]:
         code = error.code or 500
         custom = error.description != type(error).description  # abort(400, "why") says why
-        message = error.description if custom else _MESSAGES.get(code)
-        return render_template("errors/error.html", code=code, message=message), code
+        return _page(code, error.description if custom else _MESSAGES.get(code))
 
     @app.errorhandler(500)
     def _server(error: Exception) -> tuple[str, int]:
-        db.session.rollback()
-        return render_template("errors/error.html", code=500, message=_MESSAGES[500]), 500
+        return _page(500, _MESSAGES[500])
+
+
+def _page(code: int, message: str | None) -> tuple[str, int]:
+    return failed_page(
+        lambda: (render_template("errors/error.html", code=code, message=message), code)
+    )
 
 
 _MESSAGES = {

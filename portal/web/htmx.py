@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, redirect, render_template, request
+from flask import Response, flash, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.extensions import db, htmx
@@ -24,6 +24,12 @@ def see_other(location: str) -> BaseResponse:
         response.headers["HX-Redirect"] = location
         return response
     return redirect(location, code=303)
+
+
+def done(message: str, location: str, category: str = "success") -> BaseResponse:
+    """Say what happened and show where it happened (the request's plumbing commits it)."""
+    flash(message, category)
+    return see_other(location)
 
 
 def paginate(stmt: Any, per_page: int) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, abort, current_app, flash, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
@@ -13,20 +13,20 @@ from portal.extensions import db
 from portal.forms.jobs import ConfirmForm, DemoJobForm, RunFilterForm
 from portal.jobs.registry import KINDS, available_kinds
 from portal.jobs.runs import (
-    RunAlreadyActive,
     RunFilters,
     cancel_run,
     items_query,
     runs_query,
     sweep_stale_runs,
 )
-from portal.jobs.start import retry_run, start_run
 from portal.models import ItemOutcome, JobRun, JobStatus, RetryMode
 from portal.services import DomainError
 from portal.tenancy import Capability, current_clinic, owned_or_404, require, scope_to_clinic
 
 from .csv_export import csv_response
-from .htmx import page_or_fragment, paginate, see_other
+from .htmx import done, page_or_fragment, paginate
+from .runs import retry_or_show, start_or_show
+from .transaction import failed
 
 bp = scope_to_clinic(Blueprint("jobs", __name__))
 
@@ -35,7 +35,6 @@ ITEMS_PER_PAGE = 50
 
 def _sweep() -> None:
     sweep_stale_runs()
-    db.session.commit()  # always: on SQLite even a no-op UPDATE holds the write lock until then
 
 
 def _filter_form() -> RunFilterForm:
@@ -81,17 +80,8 @@ def start(kind: str) -> BaseResponse:
         abort(404)
     form = DemoJobForm()
     if not form.validate_on_submit():
-        flash("Choose between 1 and 2000 items.", "error")
-        return see_other(url_for("jobs.index"))
-    try:
-        run = start_run(current_clinic(), current_user, kind, {"items": form.items.data})
-    except RunAlreadyActive as busy:
-        flash(str(busy), "warning")
-        return see_other(url_for("jobs.show", run_id=busy.run.id))
-    except DomainError as error:
-        flash(str(error), "error")
-        return see_other(url_for("jobs.index"))
-    return see_other(url_for("jobs.show", run_id=run.id))
+        return done("Choose between 1 and 2000 items.", url_for("jobs.index"), "error")
+    return start_or_show(kind, {"items": form.items.data})
 
 
 @bp.get("/<int:run_id>")
@@ -153,13 +143,12 @@ def cancel(run_id: int) -> str | BaseResponse:
     form = ConfirmForm()
     if request.method == "GET" or not form.validate_on_submit():
         return render_template("jobs/confirm_cancel.html", run=run, form=form, kinds=KINDS)
+    back = url_for("jobs.show", run_id=run.id)
     try:
         cancel_run(run, current_user)
-        db.session.commit()
-        flash("Cancel requested: the run stops after its current item.", "info")
     except DomainError as error:
-        flash(str(error), "warning")
-    return see_other(url_for("jobs.show", run_id=run.id))
+        return failed(str(error), back)
+    return done("Cancel requested: the run stops after its current item.", back, "info")
 
 
 @bp.post("/<int:run_id>/retry")
@@ -170,12 +159,4 @@ def retry(run_id: int) -> BaseResponse:
     if not form.validate_on_submit():
         abort(400)
     mode = RetryMode.FAILED if request.form.get("mode") == "failed" else RetryMode.UNFINISHED
-    try:
-        new_run = retry_run(run, current_user, mode)
-    except RunAlreadyActive as busy:
-        flash(str(busy), "warning")
-        return see_other(url_for("jobs.show", run_id=busy.run.id))
-    except DomainError as error:
-        flash(str(error), "error")
-        return see_other(url_for("jobs.show", run_id=run.id))
-    return see_other(url_for("jobs.show", run_id=new_run.id))
+    return retry_or_show(run, mode)

@@ -5,15 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response as BaseResponse
 
-from portal.clients.vaocherapp import voucher_url
 from portal.extensions import db
 from portal.forms.jobs import ConfirmForm
 from portal.forms.reconciliation import UploadForm, chosen_columns, mapping_form
-from portal.jobs.runs import RunAlreadyActive
-from portal.jobs.start import start_run
 from portal.models import JobRun
 from portal.models.reconciliation import (
     BatchStatus,
@@ -34,10 +30,13 @@ from portal.services.reconciliation.batches import (
     toggle_exclusion,
 )
 from portal.services.reconciliation.export_reader import FIELDS, REQUIRED, ExportError
+from portal.services.vouchers.browser import vaocherapp_link
 from portal.tenancy import Capability, current_clinic, owned_or_404, require, scope_to_clinic
 
 from .csv_export import csv_response
 from .htmx import page_or_fragment, paginate, see_other
+from .runs import start_or_show
+from .transaction import failed, failed_page
 
 bp = scope_to_clinic(Blueprint("reconciliation", __name__))
 
@@ -56,16 +55,12 @@ CLASS_LABELS = {
 
 
 def voucher_page_url(code: str) -> str:
-    """The voucher page (another area's endpoint): by path until that endpoint exists."""
-    try:
-        return url_for("vouchers.show", code=code)
-    except BuildError:
-        return f"/c/{current_clinic().slug}/vouchers/{code}"
+    return url_for("vouchers.show", code=code)
 
 
 @bp.app_template_global("reconciliation_links")
 def _links() -> dict[str, object]:
-    return {"voucher_page": voucher_page_url, "vaocherapp": voucher_url}
+    return {"voucher_page": voucher_page_url, "vaocherapp": vaocherapp_link}
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -96,23 +91,21 @@ def upload() -> str | BaseResponse | tuple[str, int]:
     try:
         batch = create_batch(current_clinic(), current_user, file.filename or "", file.stream)
     except (ExportError, DomainError) as error:
-        db.session.rollback()
         flash(str(error), "error")
-        return _index_page(form), 400
-    db.session.commit()
+        return failed_page(lambda: (_index_page(form), 400))
     if batch.status == BatchStatus.NEEDS_MAPPING:
         return see_other(url_for("reconciliation.columns", batch_id=batch.id))
     return _start(batch, "reconciliation.plan")
 
 
 def _start(batch: ReconciliationBatch, kind: str) -> BaseResponse:
+    """Start the batch's plan or apply run (which commits the batch with it) and show the batch."""
+    page = url_for("reconciliation.show", batch_id=batch.id)
     try:
-        start_run(current_clinic(), current_user, kind, {"batch_id": batch.id})
-    except RunAlreadyActive as busy:
-        flash(f"{busy} Try again when it has finished.", "warning")
-    except DomainError as error:
+        return start_or_show(kind, {"batch_id": batch.id}, then=page)
+    except DomainError as error:  # the queue is down: the batch is kept, the page says so
         flash(str(error), "error")
-    return see_other(url_for("reconciliation.show", batch_id=batch.id))
+        return see_other(page)
 
 
 @bp.route("/<int:batch_id>/columns", methods=["GET", "POST"])
@@ -130,8 +123,6 @@ def columns(batch_id: int) -> str | BaseResponse | tuple[str, int]:
         except DomainError as error:
             flash(str(error), "error")
         else:
-            db.session.query(ReconciliationRow).filter_by(batch_id=batch.id).delete()
-            db.session.commit()
             return _start(batch, "reconciliation.plan")
     status = 400 if request.method == "POST" else 200
     page = render_template(
@@ -172,14 +163,14 @@ def exclude(batch_id: int, row_id: int) -> str | BaseResponse:
     row = owned_or_404(ReconciliationRow, current_clinic(), row_id)
     if row.batch_id != batch.id or not ConfirmForm().validate_on_submit():
         abort(400)
+    back = url_for("reconciliation.show", batch_id=batch.id)
+    if request.query_string:
+        back = f"{back}?{request.query_string.decode()}"
     try:
         toggle_exclusion(batch, row, request.form.get("excluded") == "1")
-        db.session.commit()
     except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    back = url_for("reconciliation.show", batch_id=batch.id)
-    return see_other(f"{back}?{request.query_string.decode()}" if request.query_string else back)
+        return failed(str(error), back)
+    return see_other(back)
 
 
 @bp.route("/<int:batch_id>/approve", methods=["GET", "POST"])
@@ -197,11 +188,8 @@ def approve(batch_id: int) -> str | BaseResponse:
         )
     try:
         approve_batch(batch, current_user)
-        db.session.commit()
     except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return see_other(url_for("reconciliation.show", batch_id=batch.id))
+        return failed(str(error), url_for("reconciliation.show", batch_id=batch.id))
     return _start(batch, "reconciliation.apply")
 
 

@@ -8,12 +8,9 @@ from flask import Blueprint, abort, current_app, flash, render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal.clients import UpstreamError
 from portal.extensions import db
 from portal.forms.jobs import ConfirmForm
 from portal.forms.vouchers import RedeemForm, VoucherFilterForm
-from portal.jobs.runs import RunAlreadyActive
-from portal.jobs.start import start_run
 from portal.models import JobRun, Provider, Voucher
 from portal.services import DomainError
 from portal.services.connections.records import connection_or_none
@@ -21,8 +18,11 @@ from portal.services.vouchers.browser import VoucherFilters, voucher_links, vouc
 from portal.services.vouchers.records import mark_redeemed, refresh_voucher, voucher_by_code
 from portal.tenancy import Capability, current_clinic, owned, require, scope_to_clinic
 
+from .context import money
 from .csv_export import csv_response
-from .htmx import page_or_fragment, paginate, see_other
+from .htmx import done, page_or_fragment, paginate, see_other
+from .runs import start_or_show
+from .transaction import failed
 
 bp = scope_to_clinic(Blueprint("vouchers", __name__))
 
@@ -119,14 +119,12 @@ def show(code: str) -> str:
 def refresh(code: str) -> Response:
     require(Capability.RUN_JOBS)
     voucher = _voucher_or_404(code)
+    back = url_for("vouchers.show", code=voucher.code)
     try:
         changed = refresh_voucher(current_clinic(), voucher)
-        db.session.commit()
-        flash("Updated from VaocherApp." if changed else "Already up to date.", "info")
-    except (DomainError, UpstreamError) as error:
-        db.session.rollback()
-        flash(f"Could not refresh: {error}", "error")
-    return see_other(url_for("vouchers.show", code=voucher.code))
+    except DomainError as error:
+        return failed(f"Could not refresh: {error}", back)
+    return done("Updated from VaocherApp." if changed else "Already up to date.", back, "info")
 
 
 @bp.route("/<code>/redeem", methods=["GET", "POST"])
@@ -139,13 +137,14 @@ def redeem(code: str) -> str | Response:
             amount = mark_redeemed(
                 current_clinic(), current_user, voucher, int(form.expected_cents.data or 0)
             )
-            db.session.commit()
-            flash(f"{amount / 100:.2f} redeemed in VaocherApp.", "success")
-            return see_other(url_for("vouchers.show", code=voucher.code))
-        except (DomainError, UpstreamError) as error:
-            db.session.commit()  # keep the fresher balance we read
+        except DomainError as error:
+            # Not a failure to undo: the page asks again with the balance VaocherApp gave, and
+            # that balance is kept (the 200 commits it).
             flash(str(error), "error")
             form = RedeemForm(formdata=None, expected_cents=str(voucher.balance_cents))
+        else:
+            flash(f"{money(amount)} redeemed in VaocherApp.", "success")
+            return see_other(url_for("vouchers.show", code=voucher.code))
     return render_template("vouchers/confirm_redeem.html", voucher=voucher, form=form)
 
 
@@ -155,7 +154,7 @@ def provision(code: str) -> Response:
     voucher = _voucher_or_404(code)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    return _start("vouchers.provision", {"codes": [voucher.code]})
+    return start_or_show("vouchers.provision", {"codes": [voucher.code]})
 
 
 @bp.post("/backfill")
@@ -163,13 +162,4 @@ def backfill() -> Response:
     require(Capability.RUN_JOBS)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    return _start("vouchers.backfill", {})
-
-
-def _start(kind: str, params: dict[str, object]) -> Response:
-    try:
-        run = start_run(current_clinic(), current_user, kind, params)
-    except RunAlreadyActive as busy:
-        flash(str(busy), "warning")
-        run = busy.run
-    return see_other(url_for("jobs.show", run_id=run.id))
+    return start_or_show("vouchers.backfill")

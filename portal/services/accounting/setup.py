@@ -11,14 +11,18 @@ from portal.clients.errors import UpstreamError
 from portal.extensions import db
 from portal.models import AccountingSettings, Clinic, Connection, Provider, User
 from portal.models.types import utcnow
-from portal.services import DomainError
+from portal.services import DomainError, UpstreamFailed
 from portal.services.accounting.push import Breaker
 from portal.services.accounting.source import tax_rates
 from portal.services.accounting.sync import SyncEnv
 from portal.services.audit import record_event
 from portal.services.connections.cliniko import cliniko_client
 from portal.services.connections.reckon import reckon_client
-from portal.services.connections.records import connection_or_none, linked_connection, record_check
+from portal.services.connections.records import (
+    connection_or_none,
+    linked_connection,
+    record_check_in_own_transaction,
+)
 from portal.tenancy import owned
 
 TAX_FIELDS = ("tax_service", "tax_product", "tax_voucher")
@@ -46,6 +50,20 @@ def settings_for(clinic: Clinic) -> AccountingSettings:
     return row
 
 
+def settings_to_show(clinic: Clinic) -> AccountingSettings:
+    """The clinic's settings row, or (not stored, so reading a page writes nothing) the
+    documented defaults it would be made with."""
+    row = db.session.scalar(owned(AccountingSettings, clinic))
+    if row is not None:
+        return row
+    defaults = {
+        column.key: column.default.arg
+        for column in AccountingSettings.__table__.columns
+        if column.default is not None and column.default.is_scalar
+    }
+    return AccountingSettings(**defaults, clinic_id=clinic.id, tax_overrides={})
+
+
 def linked_pair(clinic: Clinic) -> tuple[Connection, Connection]:
     """Both connections, or a message saying which to link first."""
     cliniko = linked_connection(clinic, Provider.CLINIKO)
@@ -64,8 +82,8 @@ def book_options(clinic: Clinic) -> BookOptions:
         accounts = sorted(a.name for a in client.list_ledger_accounts(book_id))
         methods = sorted(p.name for p in client.list_payment_methods(book_id))
     except UpstreamError as exc:
-        record_check(conn, exc)
-        raise DomainError(f"Could not read the Reckon book: {exc}") from exc
+        record_check_in_own_transaction(conn, exc)
+        raise UpstreamFailed(f"Could not read the Reckon book: {exc}") from exc
     finally:
         client.close()
     return BookOptions(book_id, codes, accounts, methods)

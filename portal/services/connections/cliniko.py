@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import current_app
 
+from portal.clients import UpstreamError
 from portal.clients.cliniko import ClinikoClient, shard_from_api_key, valid_subdomain
 from portal.extensions import db, redis_holder
 from portal.models import Clinic, Connection, Provider, User
+from portal.services import UpstreamFailed
 from portal.services.audit import record_event
 from portal.services.connections.records import (
     connection_row,
@@ -31,7 +33,10 @@ def cliniko_client(conn: Connection) -> ClinikoClient:
 def link_cliniko(clinic: Clinic, actor: User, api_key: str) -> Connection:
     """Test the key against Cliniko, then store it with the account's name and subdomain."""
     api_key = api_key.strip()
-    shard = shard_from_api_key(api_key)  # UnknownShard says what is wrong with the suffix
+    try:
+        shard = shard_from_api_key(api_key)
+    except UpstreamError as error:  # UnknownShard says what is wrong with the suffix
+        raise UpstreamFailed(str(error)) from error
     conn = connection_row(clinic, Provider.CLINIKO)
     store_secrets(conn, {"api_key": api_key}, api_key)
     conn.details = {"shard": shard}

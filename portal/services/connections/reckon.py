@@ -3,14 +3,12 @@ crashes and concurrent refreshes (a rotated refresh token works only once)."""
 
 from __future__ import annotations
 
-import logging
 import secrets
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import update
-from sqlalchemy.exc import OperationalError
 
 from portal.clients import AuthError, UpstreamError
 from portal.clients.reckon import ReckonClient
@@ -20,8 +18,8 @@ from portal.crypto import secret_box
 from portal.extensions import db, get_redis, redis_holder
 from portal.models import Clinic, Connection, ConnectionStatus, Provider, User
 from portal.models.types import utcnow
-from portal.services import DomainError
-from portal.services.audit import record_event
+from portal.services import DomainError, UpstreamFailed
+from portal.services.audit import record_event, record_event_in_own_transaction
 from portal.services.connections.records import (
     REJECTED,
     connection_row,
@@ -29,8 +27,7 @@ from portal.services.connections.records import (
     secrets_of,
     store_secrets,
 )
-
-log = logging.getLogger(__name__)
+from portal.services.own_transaction import in_own_transaction
 
 
 def _sealed(tokens: Tokens) -> dict[str, str]:
@@ -83,13 +80,7 @@ class CoordinatedIdentity(ReckonIdentityClient):
 
     def _save(self, **values: Any) -> None:
         stmt = update(Connection).where(Connection.id == self._connection_id).values(**values)
-        try:
-            with self._engine.begin() as conn:
-                conn.execute(stmt)
-        except OperationalError:
-            # SQLite: the caller's own transaction holds the write lock; save through it instead.
-            log.warning("saving Reckon tokens through the caller's transaction")
-            db.session.execute(stmt)
+        in_own_transaction(lambda session: session.execute(stmt))
 
 
 def identity_client(
@@ -133,7 +124,7 @@ def complete_authorization(clinic: Clinic, actor: User, code: str, redirect_uri:
     try:
         tokens = identity_client(redirect_uri).exchange_code(code)
     except UpstreamError as error:
-        raise DomainError(f"Reckon did not complete the connection: {error}") from error
+        raise UpstreamFailed(f"Reckon did not complete the connection: {error}") from error
     conn = connection_row(clinic, Provider.RECKON)
     store_secrets(conn, _sealed(tokens), tokens.refresh_token)
     conn.details, conn.status = {}, ConnectionStatus.NOT_LINKED  # linked once a book is chosen
@@ -141,6 +132,12 @@ def complete_authorization(clinic: Clinic, actor: User, code: str, redirect_uri:
     record_event("connection.authorize", actor, clinic=clinic, target="reckon")
     db.session.flush()
     return conn
+
+
+def record_foreign_state(actor: User) -> None:
+    """Audit an OAuth callback whose state this browser did not start (or already used), in its
+    own transaction: the callback is refused and rolls back."""
+    record_event_in_own_transaction("connection.oauth_state_mismatch", actor, target="reckon")
 
 
 def list_books(conn: Connection) -> list[Book]:
@@ -151,8 +148,16 @@ def list_books(conn: Connection) -> list[Book]:
         client.close()
 
 
+def reachable_books(conn: Connection) -> list[Book]:
+    """The books this Reckon login can reach, for the person to choose one."""
+    try:
+        return list_books(conn)
+    except UpstreamError as error:
+        raise UpstreamFailed(f"Reckon did not list the books: {error}") from error
+
+
 def choose_book(clinic: Clinic, actor: User, conn: Connection, book_id: str) -> None:
-    books = {b.id: b for b in list_books(conn)}
+    books = {b.id: b for b in reachable_books(conn)}
     if book_id not in books:
         raise DomainError("Choose one of the books this Reckon login can reach.")
     conn.details = {"book_id": book_id, "book_name": books[book_id].name}

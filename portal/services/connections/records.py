@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.clients import AuthError, UpstreamError
 from portal.crypto import secret_box
@@ -17,6 +17,7 @@ from portal.models import Clinic, Connection, ConnectionStatus, Provider, User
 from portal.models.types import utcnow
 from portal.services import DomainError
 from portal.services.audit import record_event
+from portal.services.own_transaction import in_own_transaction
 from portal.tenancy import owned
 
 T = TypeVar("T")
@@ -88,6 +89,15 @@ def record_check(conn: Connection, error: UpstreamError | None) -> None:
         conn.last_error = REJECTED[Provider(conn.provider)]
     else:
         conn.status, conn.last_error = ConnectionStatus.FAILING, str(error)
+
+
+def record_check_in_own_transaction(conn: Connection, error: UpstreamError) -> None:
+    """`record_check`, also committed at once in its own transaction: the health a failed call
+    showed stays on record even when the request that made the call fails."""
+    record_check(conn, error)
+    health = {c: getattr(conn, c) for c in ("status", "last_error", "last_checked_at")}
+    stmt = update(Connection).where(Connection.id == conn.id).values(**health)
+    in_own_transaction(lambda session: session.execute(stmt))
 
 
 def probe(conn: Connection, client: Any, call: Callable[[], T], refuse_rejected: bool) -> T | None:

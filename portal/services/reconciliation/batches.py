@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
-from sqlalchemy import Select, distinct, func, select
+from sqlalchemy import Select, delete, distinct, func, select
 
 from portal.extensions import db
 from portal.models import Clinic, User, Voucher
@@ -119,6 +119,8 @@ def set_mapping(batch: ReconciliationBatch, chosen: dict[str, int | None]) -> No
         saved = ExportColumnMapping(clinic_id=batch.clinic_id)
         db.session.add(saved)
     saved.columns = {f: batch.headers[i] for f, i in mapping.items() if i < len(batch.headers)}
+    # Rows read with the old columns go; the plan run reads the file again with these.
+    db.session.execute(delete(ReconciliationRow).where(ReconciliationRow.batch_id == batch.id))
     db.session.flush()
 
 

@@ -171,6 +171,11 @@ def voucher_links(voucher: Voucher, cliniko: Connection | None) -> VoucherLinks:
     return VoucherLinks(voucher_url(voucher.code), patient, item)
 
 
+def vaocherapp_link(code: str) -> str:
+    """A voucher code's page in the VaocherApp dashboard (for codes not yet stored here)."""
+    return voucher_url(code)
+
+
 def vouchers_of_patient(clinic: Clinic, patient_id: str) -> list[Voucher]:
     stmt = owned(Voucher, clinic).where(Voucher.cliniko_patient_id == patient_id)
     return list(db.session.scalars(stmt.order_by(Voucher.purchased_at.desc()).limit(2)))

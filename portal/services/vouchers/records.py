@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func
 
-from portal.clients import OutcomeUnknown
+from portal.clients import OutcomeUnknown, UpstreamError
 from portal.clients.vaocherapp import Voucher as RemoteVoucher
 from portal.extensions import db
 from portal.models import (
@@ -17,7 +17,7 @@ from portal.models import (
     VoucherEvent,
     VoucherEventKind,
 )
-from portal.services import DomainError
+from portal.services import DomainError, UpstreamFailed
 from portal.services.audit import record_event
 from portal.services.connections.records import linked_connection
 from portal.services.connections.vaocherapp import vaocherapp_client
@@ -112,6 +112,8 @@ def refresh_voucher(clinic: Clinic, voucher: Voucher) -> bool:
     client = vaocherapp_client(linked_connection(clinic, Provider.VAOCHERAPP))
     try:
         remote = client.get_voucher(voucher.code)
+    except UpstreamError as error:
+        raise UpstreamFailed(str(error)) from error
     finally:
         client.close()
     changed = apply_remote_state(voucher, remote)
@@ -155,6 +157,8 @@ def mark_redeemed(clinic: Clinic, actor: User, voucher: Voucher, expected_cents:
                     "is unchanged; nothing was redeemed. Try again."
                 ) from unknown
         final = client.get_voucher(voucher.code)
+    except UpstreamError as error:  # refused or unreachable: nothing was redeemed
+        raise UpstreamFailed(str(error)) from error
     finally:
         client.close()
     apply_remote_state(voucher, final)

@@ -20,6 +20,7 @@ from portal.extensions import db
 from portal.models import Clinic, Connection, JobRun, Voucher, WebhookDelivery
 from portal.models.types import utcnow
 from portal.services import DomainError
+from portal.services.audit import record_event_in_own_transaction
 from portal.services.connections.records import secrets_of
 from portal.services.vouchers.records import upsert_voucher
 from portal.tenancy import owned
@@ -53,6 +54,17 @@ def verify_signature(conn: Connection, body: bytes, signature: str | None) -> No
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     if not signature or not hmac.compare_digest(expected, signature.strip().lower()):
         raise BadSignature("The webhook signature does not match this clinic's secret.")
+
+
+def record_bad_signature(conn: Connection, *, has_signature: bool) -> None:
+    """Audit a refused delivery in its own transaction: the request that brought it fails."""
+    record_event_in_own_transaction(
+        "webhook.bad_signature",
+        None,
+        clinic=conn.clinic,
+        target="vaocherapp",
+        detail={"has_signature": has_signature},
+    )
 
 
 def parse_delivery(body: bytes) -> ParsedDelivery:
