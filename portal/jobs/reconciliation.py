@@ -35,7 +35,7 @@ from portal.services.reconciliation.plan import (
 from portal.services.reconciliation.rows import store_rows
 
 from .context import Deferred, ItemSkipped, RunContext, WorkItem
-from .registry import job_kind
+from .kind import JobKind
 
 
 def _batch(ctx: RunContext) -> ReconciliationBatch:
@@ -62,7 +62,6 @@ def _read_export(ctx: RunContext, batch: ReconciliationBatch) -> None:
     ctx.note(f"Read {stats.rows:,} rows: {stats.stored:,} voucher or unreadable rows")
 
 
-@job_kind("reconciliation.plan", "Plan reconciliation")
 def run_plan(ctx: RunContext) -> None:
     batch = _batch(ctx)
     batch.plan_run_id, batch.status = ctx.run_id, BatchStatus.PLANNING
@@ -100,7 +99,6 @@ def _check_vouchers(ctx: RunContext, batch: ReconciliationBatch) -> None:
         client.close()
 
 
-@job_kind("reconciliation.apply", "Apply reconciliation")
 def run_apply(ctx: RunContext) -> None:
     batch = _batch(ctx)
     vaocher = vaocherapp_client(linked_connection(ctx.clinic, Provider.VAOCHERAPP))
@@ -240,3 +238,7 @@ def _after_lost_answer(
     message = "VaocherApp did not confirm the redeem; retrying checks the balance first."
     _fail(row, message, ctx)
     raise RuntimeError(message)
+
+
+PLAN_KIND = JobKind("reconciliation.plan", "Plan reconciliation", run_plan)
+APPLY_KIND = JobKind("reconciliation.apply", "Apply reconciliation", run_apply)

@@ -19,6 +19,7 @@ from portal.services.accounting.schedule import due_schedules, next_run_at
 from portal.services.vouchers.webhook_intake import INTAKE, clinics_with_stranded_deliveries
 
 from .queue import get_queue
+from .start import start_follow_up, start_run
 
 log = logging.getLogger(__name__)
 TICK = "portal.jobs.schedule_tick.tick"
@@ -42,8 +43,6 @@ def ensure_tick(now: datetime | None = None) -> str:
 
 def start_due_runs(now: datetime) -> list[int]:
     """Start every due schedule's run and move its next run on; returns the runs started."""
-    from .start import start_run  # start imports the kinds, which import this module's neighbours
-
     started = []
     for schedule in due_schedules(now):
         clinic = db.session.get(Clinic, schedule.clinic_id)
@@ -62,8 +61,6 @@ def start_due_runs(now: datetime) -> list[int]:
 
 def start_waiting_intakes(now: datetime) -> list[int]:
     """Webhook deliveries stored while the queue was down wait for no one: start their intake."""
-    from .start import start_follow_up
-
     started = []
     for clinic_id in clinics_with_stranded_deliveries(now - WAITING):
         clinic = db.session.get(Clinic, clinic_id)

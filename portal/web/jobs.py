@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 
 from portal.extensions import db
 from portal.forms.jobs import ConfirmForm, DemoJobForm, RunFilterForm
-from portal.jobs.registry import KINDS, available_kinds
+from portal.jobs.kinds import KINDS, available_kinds
 from portal.jobs.runs import (
     RunAlreadyActive,
     RunFilters,
