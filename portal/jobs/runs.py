@@ -80,8 +80,8 @@ def sweep_stale_runs() -> int:
     """Mark runs whose worker died, or whose queue entry vanished, as interrupted; how many."""
     cutoff = utcnow() - timedelta(seconds=current_app.config["JOB_STALE_AFTER_SECONDS"])
     stale = (JobRun.status == JobStatus.RUNNING, JobRun.heartbeat_at < cutoff)
-    # Every progress poll sweeps: look first, so the usual case is a read, not a write that
-    # takes SQLite's write lock from the worker once a second per open page.
+    # Look first, so the usual case (nothing stale) is a read, not a write that takes SQLite's
+    # write lock from the workers.
     if db.session.scalar(select(JobRun.id).where(*stale).limit(1)) is None:
         return _sweep_lost_queued(cutoff)
     result = db.session.execute(

@@ -18,7 +18,6 @@ from portal.jobs.runs import (
     cancel_run,
     items_query,
     runs_query,
-    sweep_stale_runs,
 )
 from portal.jobs.start import retry_run, start_run
 from portal.models import ItemOutcome, JobRun, JobStatus, RetryMode
@@ -31,11 +30,6 @@ from .htmx import page_or_fragment, paginate, see_other
 bp = scope_to_clinic(Blueprint("jobs", __name__))
 
 ITEMS_PER_PAGE = 50
-
-
-def _sweep() -> None:
-    sweep_stale_runs()
-    db.session.commit()  # always: on SQLite even a no-op UPDATE holds the write lock until then
 
 
 def _filter_form() -> RunFilterForm:
@@ -52,7 +46,6 @@ def _filter_form() -> RunFilterForm:
 @bp.get("/")
 def index() -> str:
     require(Capability.VIEW)
-    _sweep()
     form = _filter_form()
     form.validate()
     filters = RunFilters(
@@ -97,7 +90,6 @@ def start(kind: str) -> BaseResponse:
 @bp.get("/<int:run_id>")
 def show(run_id: int) -> str:
     require(Capability.VIEW)
-    _sweep()
     run = owned_or_404(JobRun, current_clinic(), run_id)
     return render_template("jobs/show.html", run=run, kinds=KINDS, **_items_context(run))
 
@@ -105,7 +97,6 @@ def show(run_id: int) -> str:
 @bp.get("/<int:run_id>/progress")
 def progress(run_id: int) -> str:
     require(Capability.VIEW)
-    _sweep()
     run = owned_or_404(JobRun, current_clinic(), run_id)
     return page_or_fragment(
         "jobs/show.html", "jobs/_progress.html", run=run, kinds=KINDS, **_items_context(run)
