@@ -60,6 +60,7 @@ def test_demo_job_records_every_item_and_ends_partial(manager, post, run_worker,
     assert run.total == run.processed == 22
     assert run.percent == 100
     page = client.get(f"{BONDI}/{run.id}").get_data(as_text=True)
+    assert f"Demo job · run #{run.id}" in page  # the run's own title
     assert "Synthetic upstream error" in page
     assert "Retry 2 failed items" in page
 
@@ -196,6 +197,7 @@ def test_history_is_in_the_database_not_redis(manager, post, run_worker, client)
     page = client.get(f"{BONDI}/").get_data(as_text=True)
     assert f"#{run.id}" in page
     assert "succeeded" in page
+    assert "<td>Demo job</td>" in page
 
 
 def test_progress_fragment_polls_only_while_the_run_is_live(manager, post, run_worker, client):

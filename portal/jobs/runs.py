@@ -38,6 +38,7 @@ def create_run(
     kind: str,
     params: dict[str, Any],
     *,
+    title: str,
     parent: JobRun | None = None,
     retry_mode: RetryMode | None = None,
 ) -> JobRun:
@@ -49,6 +50,7 @@ def create_run(
         clinic_id=clinic.id,
         user_id=actor.id if actor else None,
         kind=kind,
+        title=title,
         params=params,
         status=JobStatus.QUEUED,
         parent_id=parent.id if parent else None,

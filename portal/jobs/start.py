@@ -23,26 +23,28 @@ def start_run(clinic: Clinic, actor: User | None, kind: str, params: Any = None)
     if job_kind.demo_only and not current_app.config["DEMO_MODE"]:
         raise LookupError(f"{kind} runs exist only in demo mode")
     merged = dict(job_kind.default_params) | dict(params or {})
-    return _create_and_enqueue(clinic, actor, kind, merged, None, None)
+    return _create_and_enqueue(clinic, actor, kind, job_kind.title, merged, None, None)
 
 
 def retry_run(run: JobRun, actor: User | None, mode: RetryMode) -> JobRun:
     """Start a run of the same kind that handles only the failed, or all unfinished, items."""
     if run.is_live:
         raise DomainError("This run is still going.")
-    return _create_and_enqueue(run.clinic, actor, run.kind, run.params, run, mode)
+    # Titled as the run it retries: no lookup, so even a run of a retired kind can be retried.
+    return _create_and_enqueue(run.clinic, actor, run.kind, run.title, run.params, run, mode)
 
 
 def _create_and_enqueue(
     clinic: Clinic,
     actor: User | None,
     kind: str,
+    title: str,
     params: dict[str, Any],
     parent: JobRun | None,
     mode: RetryMode | None,
 ) -> JobRun:
     try:
-        run = create_run(clinic, actor, kind, params, parent=parent, retry_mode=mode)
+        run = create_run(clinic, actor, kind, params, title=title, parent=parent, retry_mode=mode)
         db.session.commit()
     except IntegrityError:
         # Another request started the same kind between our check and insert.

@@ -61,7 +61,6 @@ def index() -> str:
         "jobs/_table.html",
         page=page,
         form=form,
-        kinds=KINDS,
         startable=kinds,
         demo_form=DemoJobForm(),
     )
@@ -91,25 +90,21 @@ def start(kind: str) -> BaseResponse:
 def show(run_id: int) -> str:
     require(Capability.VIEW)
     run = owned_or_404(JobRun, current_clinic(), run_id)
-    return render_template("jobs/show.html", run=run, kinds=KINDS, **_items_context(run))
+    return render_template("jobs/show.html", run=run, **_items_context(run))
 
 
 @bp.get("/<int:run_id>/progress")
 def progress(run_id: int) -> str:
     require(Capability.VIEW)
     run = owned_or_404(JobRun, current_clinic(), run_id)
-    return page_or_fragment(
-        "jobs/show.html", "jobs/_progress.html", run=run, kinds=KINDS, **_items_context(run)
-    )
+    return page_or_fragment("jobs/show.html", "jobs/_progress.html", run=run, **_items_context(run))
 
 
 @bp.get("/<int:run_id>/items")
 def items(run_id: int) -> str:
     require(Capability.VIEW)
     run = owned_or_404(JobRun, current_clinic(), run_id)
-    return page_or_fragment(
-        "jobs/show.html", "jobs/_items.html", run=run, kinds=KINDS, **_items_context(run)
-    )
+    return page_or_fragment("jobs/show.html", "jobs/_items.html", run=run, **_items_context(run))
 
 
 def _items_context(run: JobRun) -> dict[str, object]:
@@ -143,7 +138,7 @@ def cancel(run_id: int) -> str | BaseResponse:
     run = owned_or_404(JobRun, current_clinic(), run_id)
     form = ConfirmForm()
     if request.method == "GET" or not form.validate_on_submit():
-        return render_template("jobs/confirm_cancel.html", run=run, form=form, kinds=KINDS)
+        return render_template("jobs/confirm_cancel.html", run=run, form=form)
     try:
         cancel_run(run, current_user)
         db.session.commit()
