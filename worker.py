@@ -15,7 +15,7 @@ from portal import create_app
 from portal.cli import optimize_database
 from portal.extensions import db, get_redis
 from portal.jobs.queue import get_queue
-from portal.jobs.runs import sweep_stale_runs
+from portal.jobs.runs import sweep_later, sweep_stale_runs
 from portal.jobs.schedule_tick import ensure_tick
 
 
@@ -28,6 +28,10 @@ def main() -> None:
     with app.app_context():
         sweep_stale_runs()
         db.session.commit()  # always: on SQLite even a no-op UPDATE holds the write lock until then
+        # If this worker replaces one that just died, its run is not stale yet: sweep again once
+        # it is (the tick also sweeps, each minute).
+        stale = app.config["JOB_STALE_AFTER_SECONDS"] + app.config["JOB_HEARTBEAT_SECONDS"]
+        sweep_later(app, stale)
         optimize_database()
         if args.with_scheduler:
             ensure_tick()  # scheduled syncs and reports: the tick then re-queues itself

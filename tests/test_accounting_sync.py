@@ -12,7 +12,9 @@ import requests
 
 from portal.clients.cliniko import ClinikoClient
 from portal.extensions import db
-from portal.models import JobItem, JobStatus, SyncState
+from portal.jobs.queue import get_queue
+from portal.jobs.start import retry_failed_later
+from portal.models import JobItem, JobRun, JobStatus, RetryMode, SyncState
 from portal.services.accounting import push as accounting_push
 from tests.accounting_helpers import (
     book,
@@ -146,11 +148,12 @@ def test_crash_between_create_and_cross_reference_makes_no_duplicate(
 
 
 def test_reckon_outage_ends_partial_then_a_later_run_completes(
-    linked_clinic, sandbox, run_worker, app
+    linked_clinic, sandbox, run_worker, app, monkeypatch
 ):
     clinic, accounts = linked_clinic["clinic"], linked_clinic["accounts"]
     configure(clinic)
-    app.config["ACCOUNTING_RETRY_BASE_SECONDS"] = 3600  # keep the scheduled retry out of this test
+    # Keep the scheduled retry out of this test.
+    monkeypatch.setitem(app.config, "ACCOUNTING_RETRY_BASE_SECONDS", 3600)
     outage = threading.Thread(target=_outage_after_invoices, args=(sandbox, 3), daemon=True)
     outage.start()  # Reckon goes down in the middle of the invoices phase
     first = run_job(clinic, run_worker, full=True)
@@ -169,6 +172,28 @@ def test_reckon_outage_ends_partial_then_a_later_run_completes(
     assert sorted(reckon) == sorted(f"CLINIKO-INV-{i['number']}" for i in issued)
     paid = [i for i in issued if i["status"] == 20]
     assert all(reckon[f"CLINIKO-INV-{i['number']}"]["balance"] == 0 for i in paid)
+
+
+def test_reckon_unreachable_before_the_first_record_is_retried_later(
+    linked_clinic, sandbox, run_worker, app, monkeypatch
+):
+    clinic = linked_clinic["clinic"]
+    configure(clinic)
+    monkeypatch.setitem(app.config, "ACCOUNTING_RETRY_BASE_SECONDS", 60)
+    outage = {"upstream": "reckon", "outage": True}
+    requests.post(f"{sandbox.url}/_sandbox/faults", json=outage, timeout=5).raise_for_status()
+    first = run_job(clinic, run_worker)
+    requests.delete(f"{sandbox.url}/_sandbox/faults", timeout=5).raise_for_status()
+    assert first.status == JobStatus.FAILED
+    assert "The unfinished work is retried automatically in 60 s." in first.message
+    assert get_queue().scheduled_job_registry.count == 1
+    retry_failed_later(first.id)  # what the scheduler runs a minute later
+    run_worker()
+    db.session.expire_all()
+    retry = db.session.scalars(db.select(JobRun).where(JobRun.parent_id == first.id)).one()
+    assert retry.retry_mode == RetryMode.UNFINISHED
+    assert retry.status == JobStatus.SUCCEEDED, retry.message
+    assert retry.ok_count > 0
 
 
 def _outage_after_invoices(sandbox, count: int) -> None:

@@ -14,6 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db, get_redis
 from portal.jobs.context import Deferred, ItemSkipped, RunContext, WorkItem
+from portal.jobs.runs import sweep_stale_runs
+from portal.jobs.schedule_tick import tick
 from portal.models import JobItem, JobRun, JobStatus
 from portal.models.types import utcnow
 from tests.fixtures.portal import wait_for
@@ -35,6 +37,13 @@ def _fresh(run_id: int) -> JobRun:
     return db.session.get(JobRun, run_id)
 
 
+def _swept(run_id: int) -> JobRun:
+    """The run after the stale-run sweep the scheduler's tick does each minute."""
+    sweep_stale_runs()
+    db.session.commit()
+    return _fresh(run_id)
+
+
 @pytest.fixture
 def manager(demo, login):
     return login("manager@example.com")
@@ -51,6 +60,7 @@ def test_demo_job_records_every_item_and_ends_partial(manager, post, run_worker,
     assert run.total == run.processed == 22
     assert run.percent == 100
     page = client.get(f"{BONDI}/{run.id}").get_data(as_text=True)
+    assert f"Demo job · run #{run.id}" in page  # the run's own title
     assert "Synthetic upstream error" in page
     assert "Retry 2 failed items" in page
 
@@ -126,12 +136,12 @@ def test_killed_worker_leaves_the_run_interrupted_and_retry_finishes_the_rest(
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = _fresh(run.id).processed
-    # The page notices the silent heartbeat (stale after 3 s in tests, 30 s by default).
-    wait_for(
-        lambda: "interrupted" in client.get(f"{BONDI}/{run.id}/progress").get_data(as_text=True)
-    )
+    # The tick's sweep notices the silent heartbeat (stale after 3 s in tests, 30 s by default).
+    wait_for(lambda: _swept(run.id).status == JobStatus.INTERRUPTED)
     run = _fresh(run.id)
-    assert run.status == JobStatus.INTERRUPTED
+    progress = client.get(f"{BONDI}/{run.id}/progress").get_data(as_text=True)
+    assert "interrupted" in progress
+    assert "The worker stopped during this run" in progress
     assert "Retry: finish the unfinished items" in client.get(f"{BONDI}/{run.id}").get_data(
         as_text=True
     )
@@ -146,28 +156,38 @@ def test_killed_worker_leaves_the_run_interrupted_and_retry_finishes_the_rest(
     assert sorted(set(refs)) == [f"demo-{n:03d}" for n in range(1, 61)]
 
 
-def test_heartbeat_keeps_a_slow_item_from_looking_dead(manager, post, client, worker_process):
+def test_heartbeat_keeps_a_slow_item_from_looking_dead(manager, post, worker_process):
     run = _start(post, items=1, delay=5.0)  # one item longer than the 3 s stale limit
     worker_process()
     wait_for(lambda: _fresh(run.id).status == JobStatus.RUNNING)
     seen = set()
 
     def finished() -> bool:
-        client.get(f"{BONDI}/{run.id}/progress")  # each poll runs the stale sweep
-        seen.add(_fresh(run.id).status)
+        seen.add(_swept(run.id).status)
         return JobStatus.SUCCEEDED in seen
 
     wait_for(finished, timeout=15, interval=0.5)
     assert seen == {JobStatus.RUNNING, JobStatus.SUCCEEDED}
 
 
-def test_a_queued_run_lost_by_redis_is_marked_interrupted(manager, post, client):
+def test_a_queued_run_lost_by_redis_is_marked_interrupted(manager, post):
     run = _start(post, items=3)
     get_redis().flushdb()
     run.created_at = utcnow() - timedelta(seconds=10)
     db.session.commit()
-    client.get(f"{BONDI}/")
+    assert _swept(run.id).status == JobStatus.INTERRUPTED
+
+
+def test_the_schedule_tick_marks_a_silent_run_interrupted_and_pages_do_not(manager, post, client):
+    run = _start(post, items=3)
+    run.status, run.heartbeat_at = JobStatus.RUNNING, utcnow() - timedelta(seconds=10)
+    db.session.commit()
+    client.get(f"{BONDI}/{run.id}/progress")  # a GET only reads
+    assert _fresh(run.id).status == JobStatus.RUNNING
+    tick()
     assert _fresh(run.id).status == JobStatus.INTERRUPTED
+    page = client.get(f"{BONDI}/{run.id}").get_data(as_text=True)
+    assert "Retry: finish the unfinished items" in page
 
 
 def test_history_is_in_the_database_not_redis(manager, post, run_worker, client):
@@ -177,6 +197,7 @@ def test_history_is_in_the_database_not_redis(manager, post, run_worker, client)
     page = client.get(f"{BONDI}/").get_data(as_text=True)
     assert f"#{run.id}" in page
     assert "succeeded" in page
+    assert "<td>Demo job</td>" in page
 
 
 def test_progress_fragment_polls_only_while_the_run_is_live(manager, post, run_worker, client):
@@ -186,6 +207,7 @@ def test_progress_fragment_polls_only_while_the_run_is_live(manager, post, run_w
     assert 'hx-trigger="every 1s"' in live
     assert "<html" not in live  # a fragment, not the page
     run_worker()
+    db.session.expire_all()  # requests here share the test's session: drop what they loaded
     done = client.get(f"{BONDI}/{run.id}/progress", headers=headers).get_data(as_text=True)
     assert "hx-trigger" not in done
     assert "100%" in done

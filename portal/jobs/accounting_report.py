@@ -11,7 +11,7 @@ from portal.services.accounting.report import compare_books, store_variances
 from portal.services.accounting.setup import open_sync
 
 from .context import RunContext, WorkItem
-from .registry import job_kind
+from .kind import JobKind
 
 KIND = "accounting.report"
 DEFAULT_DAYS = 90  # a scheduled report looks back this far unless a period is given
@@ -28,7 +28,6 @@ def report_period(params: dict) -> tuple[date, date]:
     return start, end
 
 
-@job_kind(KIND, "Mismatch report")
 def run_accounting_report(ctx: RunContext) -> None:
     env, cliniko = open_sync(ctx.clinic, checkpoint=db.session.commit)
     start, end = report_period(ctx.params)
@@ -55,3 +54,6 @@ def run_accounting_report(ctx: RunContext) -> None:
     if report.status != "done":
         report.status = "failed"
         db.session.commit()
+
+
+REPORT_KIND = JobKind(KIND, "Mismatch report", run_accounting_report)

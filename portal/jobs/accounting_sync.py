@@ -1,22 +1,20 @@
 """The accounting sync job: items, customers, invoices, payments — each phase with live progress.
 
 Each record is committed with its outcome. When Reckon is down or rate-limiting, the records stay
-pending, the run ends "partial" and a retry is scheduled with exponential backoff.
+pending, the run ends "partial" and the runner retries what it left unfinished, waiting longer
+each time (`retry_delays`). So does a sync that could not reach Reckon before its first record.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 
-from portal.clients.parsing import to_datetime
 from portal.extensions import db
-from portal.models import EntityKind
-from portal.services import DomainError
+from portal.models import EntityKind, RetryMode
 from portal.services.accounting import source as src
 from portal.services.accounting.map import NeedsAction
 from portal.services.accounting.push import ReckonDown, Unchanged, pending_ids
@@ -30,17 +28,27 @@ from portal.services.accounting.sync import (
 )
 
 from .context import ItemSkipped, RunContext, WorkItem
-from .queue import get_queue
-from .registry import job_kind
+from .kind import JobKind
 
-log = logging.getLogger(__name__)
 KIND = "accounting.sync"
-RETRY = "portal.jobs.accounting_sync.retry_sync"
+MAX_RETRY_DELAY = 3600.0
+Work = list[tuple[str, str, Any]]  # (item ref, label, what the phase's handler takes)
 
 
-@job_kind(KIND, "Accounting sync", full=False)
+def retry_delays() -> tuple[float, ...]:
+    """While Reckon is down: base * 2**attempt seconds, capped at an hour (set in the config)."""
+    cfg = current_app.config
+    base = cfg["ACCOUNTING_RETRY_BASE_SECONDS"]
+    attempts = cfg["ACCOUNTING_RETRY_MAX_ATTEMPTS"]
+    return tuple(min(base * 2**n, MAX_RETRY_DELAY) for n in range(attempts))
+
+
 def run_accounting_sync(ctx: RunContext) -> None:
-    env, cliniko = open_sync(ctx.clinic, checkpoint=db.session.commit)
+    try:
+        env, cliniko = open_sync(ctx.clinic, checkpoint=db.session.commit)
+    except ReckonDown:
+        ctx.retry_wanted = True  # nothing was sent: the retry does the whole sync
+        raise
     phases = _Phases(ctx, env, full=bool(ctx.params.get("full")))
     try:
         with ctx.keep_loaded():  # the clinic's cross-references, held for lookups all run long
@@ -48,8 +56,8 @@ def run_accounting_sync(ctx: RunContext) -> None:
     finally:
         cliniko.close()
         env.reckon.close()
-    if phases.transient:
-        schedule_retry(ctx.clinic.id, int(ctx.params.get("attempt", 0)))
+        # Only an outage is worth retrying: a record Reckon refused would be refused again.
+        ctx.retry_wanted = phases.transient > 0
 
 
 class _Phases:
@@ -64,49 +72,53 @@ class _Phases:
     def _since(self, entity: str) -> datetime | None:
         return src.since(self.ctx.clinic, entity, self.full)
 
-    def run(self, cliniko: Any) -> None:
-        ctx, clinic = self.ctx, self.ctx.clinic
-        ctx.note("Reading changes from Cliniko…")
-        items = src.read_items(cliniko, self._since("items")) if self.settings.sync_items else []
-        invoices = src.read_invoices(cliniko, self._since("invoices"), self.settings.sync_from)
-        if not self.settings.sync_invoices:
+    def _read(self, cliniko: Any) -> tuple[Work, Work, Work, dict[str, list[Any]]]:
+        """What changed in Cliniko: items, customers and invoices to check, and invoice lines."""
+        self.ctx.note("Reading changes from Cliniko…")
+        settings = self.settings
+        items = src.read_items(cliniko, self._since("items")) if settings.sync_items else []
+        invoices = src.read_invoices(cliniko, self._since("invoices"), settings.sync_from)
+        if not settings.sync_invoices:
             invoices = []
         needed = {i.patient_id for i in invoices if i.patient_id and not i.archived_at}
         missing = {p for p in needed if not self._synced(self.env.customers.get(p))}
         patients = src.read_patients(cliniko, self._since("patients"), missing)
         known = set(self.env.customers) | needed
         patients = {k: v for k, v in patients.items() if k in known}
-        lines = src.read_lines(cliniko, invoices)
-        ctx.set_total(len(items) + len(patients) + len(invoices))
-        self._phase(
-            1,
-            "items",
-            "items",
+        return (
             [(f"item:{k}", v.name, (k, v)) for k, v in items],
-            lambda p: sync_item(self.env, *p),
-            lambda p: p[1].updated_at,
+            [(f"customer:{k}", _name(r), r) for k, r in patients.items()],
+            [(f"invoice:{i.id}", f"Invoice #{i.number}", i) for i in invoices],
+            src.read_lines(cliniko, invoices),
+        )
+
+    def run(self, cliniko: Any) -> None:
+        items, customers, invoices, lines = self._read(cliniko)
+        # A retry counts only what it will process: the rest was done by the runs it retries.
+        self.ctx.set_total(sum(self.ctx.wants(w[0]) for w in items + customers + invoices))
+        self._phase(
+            1, "items", "items", items, lambda p: sync_item(self.env, *p), lambda p: p[1].updated_at
         )
         if self.settings.sync_customers:
             self._phase(
                 2,
                 "customers",
                 "patients",
-                [(f"customer:{k}", _name(r), r) for k, r in patients.items()],
+                customers,
                 lambda r: sync_customer(self.env, r),
-                lambda r: to_datetime(r.get("updated_at")),
+                src.patient_updated_at,
             )
         self._phase(
             3,
             "invoices",
             "invoices",
-            [(f"invoice:{i.id}", f"Invoice #{i.number}", i) for i in invoices],
+            invoices,
             lambda i: sync_invoice(self.env, i, lines.get(i.id, [])),
             lambda i: i.updated_at,
         )
         if self.settings.sync_payments:
             self._payments()
         db.session.commit()
-        del clinic
 
     @staticmethod
     def _synced(rec: Any) -> bool:
@@ -116,8 +128,8 @@ class _Phases:
         invoices = self.env.known[EntityKind.INVOICE]
         payments = self.env.known[EntityKind.PAYMENT]
         todo = [payments[i] for i in pending_ids(self.ctx.clinic, EntityKind.PAYMENT)]
-        self.ctx.set_total(self.ctx.run.processed + len(todo))
         work = [(f"payment:{p.cliniko_id}", f"Payment of {p.label}", p) for p in todo]
+        self.ctx.set_total(self.ctx.run.processed + sum(self.ctx.wants(w[0]) for w in work))
         self._phase(
             4,
             "payments",
@@ -132,7 +144,7 @@ class _Phases:
         number: int,
         name: str,
         entity: str | None,
-        work: list[tuple[str, str, Any]],
+        work: Work,
         handle: Callable[[Any], str],
         stamp: Callable[[Any], datetime | None],
     ) -> None:
@@ -184,33 +196,11 @@ def _save() -> None:
         db.session.rollback()
 
 
-def schedule_retry(clinic_id: int, attempt: int) -> None:
-    """Queue a later sync with exponential backoff; one pending retry per clinic."""
-    cfg = current_app.config
-    if attempt >= cfg["ACCOUNTING_RETRY_MAX_ATTEMPTS"]:
-        log.warning("clinic %s: accounting sync retries exhausted", clinic_id)
-        return
-    delay = min(cfg["ACCOUNTING_RETRY_BASE_SECONDS"] * 2**attempt, 3600)
-    get_queue().enqueue_in(
-        timedelta(seconds=delay),
-        RETRY,
-        clinic_id,
-        attempt + 1,
-        job_id=f"accounting-retry-{clinic_id}",
-    )
-
-
-def retry_sync(clinic_id: int, attempt: int) -> str:
-    """The scheduled retry: start an incremental sync unless one is already going."""
-    from portal.jobs.runs import RunAlreadyActive
-    from portal.models import Clinic
-
-    from .start import start_run
-
-    clinic = db.session.get(Clinic, clinic_id)
-    if clinic is None:
-        return "missing"
-    try:
-        return str(start_run(clinic, None, KIND, {"attempt": attempt}).id)
-    except (RunAlreadyActive, DomainError) as exc:
-        return str(exc)
+SYNC_KIND = JobKind(
+    KIND,
+    "Accounting sync",
+    run_accounting_sync,
+    default_params=(("full", False),),
+    retry_delays=retry_delays,
+    retry_mode=RetryMode.UNFINISHED,
+)

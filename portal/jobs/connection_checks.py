@@ -8,10 +8,9 @@ from portal.services.connections.providers import check_connection
 from portal.tenancy import owned
 
 from .context import RunContext, WorkItem
-from .registry import job_kind
+from .kind import JobKind
 
 
-@job_kind("connections.check", "Check connections")
 def run_connection_checks(ctx: RunContext) -> None:
     linked = db.session.scalars(
         owned(Connection, ctx.clinic).where(Connection.sealed_secrets.is_not(None))
@@ -30,3 +29,6 @@ def run_connection_checks(ctx: RunContext) -> None:
         return f"{item.label} answered."
 
     ctx.process(items, handle)
+
+
+CHECK_KIND = JobKind("connections.check", "Check connections", run_connection_checks)

@@ -62,10 +62,17 @@ class RunContext:
         self.clinic: Clinic = run.clinic
         self.is_retry = run.parent_id is not None
         self.cancelled = False
+        # Whether the kind's automatic retry should follow this run. None leaves it to the rule
+        # "retry when items failed"; a body sets it when only it can tell (e.g. an outage).
+        self.retry_wanted: bool | None = None
         self._wanted = wanted or (lambda ref: True)
         self._last_shown = 0.0
         self._last_cancel_check = 0.0
         self._deferred: deque[tuple[WorkItem, Deferred]] = deque()
+
+    def wants(self, ref: str) -> bool:
+        """Whether this run processes the item `ref` (a retry handles only some)."""
+        return self._wanted(ref)
 
     def set_total(self, total: int) -> None:
         self.run.total = total

@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 
 from .context import ItemSkipped, RunContext, WorkItem
-from .registry import job_kind
+from .kind import JobKind
 
 
-@job_kind("demo", "Demo job", demo_only=True, items=40, delay=0.15)
 def run_demo(ctx: RunContext) -> None:
     count = int(ctx.params.get("items", 40))
     delay = float(ctx.params.get("delay", 0.15))
@@ -27,3 +26,8 @@ def run_demo(ctx: RunContext) -> None:
         return "Processed."
 
     ctx.process(items, handle)
+
+
+DEMO_KIND = JobKind(
+    "demo", "Demo job", run_demo, demo_only=True, default_params=(("items", 40), ("delay", 0.15))
+)

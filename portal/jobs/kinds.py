@@ -1,5 +1,32 @@
-"""Imports every job-kind module so each registers itself; import this before looking kinds up."""
+"""The table of job kinds: every kind a run may have, by name (in the order pages list them)."""
 
-from . import connection_checks, demo, reconciliation, vouchers  # noqa: F401
-from .accounting_report import run_accounting_report  # noqa: F401
-from .accounting_sync import run_accounting_sync  # noqa: F401
+from __future__ import annotations
+
+from . import accounting_report, accounting_sync, connection_checks, demo, reconciliation, vouchers
+from .kind import JobKind
+
+KINDS: dict[str, JobKind] = {
+    kind.name: kind
+    for kind in (
+        connection_checks.CHECK_KIND,
+        demo.DEMO_KIND,
+        reconciliation.PLAN_KIND,
+        reconciliation.APPLY_KIND,
+        vouchers.INTAKE_KIND,
+        vouchers.PROVISION_KIND,
+        vouchers.BACKFILL_KIND,
+        accounting_report.REPORT_KIND,
+        accounting_sync.SYNC_KIND,
+    )
+}
+
+
+def available_kinds(demo_mode: bool) -> list[JobKind]:
+    return [k for k in KINDS.values() if demo_mode or not k.demo_only]
+
+
+def get_kind(name: str) -> JobKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise LookupError(f"unknown job kind {name!r}") from None

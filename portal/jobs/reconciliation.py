@@ -1,27 +1,20 @@
-"""Reconciliation jobs: plan (read the export, check vouchers; no writes upstream) and apply."""
+"""Reconciliation jobs: plan (read the export, check vouchers; no writes upstream) and apply.
+
+The apply walks the plan's steps; each row's crash-safe redeem and each billable item's change
+are services (`services/reconciliation/redeem.py`, `apply.py`).
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import select
 
-from portal.clients.cliniko import ClinikoClient
-from portal.clients.errors import OutcomeUnknown, UpstreamError
-from portal.clients.vaocherapp import VaocherAppClient
 from portal.extensions import db
-from portal.models import Provider, Voucher
-from portal.models.reconciliation import (
-    BatchStatus,
-    LedgerState,
-    ReconciliationBatch,
-    ReconciliationLedger,
-    ReconciliationRow,
-    RowOutcome,
-)
+from portal.models import Provider
+from portal.models.reconciliation import BatchStatus, ReconciliationBatch
 from portal.services import DomainError
-from portal.services.connections.cliniko import cliniko_client
 from portal.services.connections.records import linked_connection
 from portal.services.connections.vaocherapp import vaocherapp_client
 from portal.services.reconciliation import apply as ap
@@ -32,10 +25,11 @@ from portal.services.reconciliation.plan import (
     summarise,
     voucher_refs,
 )
+from portal.services.reconciliation.redeem import NothingToDo
 from portal.services.reconciliation.rows import store_rows
 
 from .context import Deferred, ItemSkipped, RunContext, WorkItem
-from .registry import job_kind
+from .kind import JobKind
 
 
 def _batch(ctx: RunContext) -> ReconciliationBatch:
@@ -62,7 +56,6 @@ def _read_export(ctx: RunContext, batch: ReconciliationBatch) -> None:
     ctx.note(f"Read {stats.rows:,} rows: {stats.stored:,} voucher or unreadable rows")
 
 
-@job_kind("reconciliation.plan", "Plan reconciliation")
 def run_plan(ctx: RunContext) -> None:
     batch = _batch(ctx)
     batch.plan_run_id, batch.status = ctx.run_id, BatchStatus.PLANNING
@@ -100,11 +93,9 @@ def _check_vouchers(ctx: RunContext, batch: ReconciliationBatch) -> None:
         client.close()
 
 
-@job_kind("reconciliation.apply", "Apply reconciliation")
 def run_apply(ctx: RunContext) -> None:
     batch = _batch(ctx)
-    vaocher = vaocherapp_client(linked_connection(ctx.clinic, Provider.VAOCHERAPP))
-    cliniko = cliniko_client(linked_connection(ctx.clinic, Provider.CLINIKO))
+    upstreams = ap.Upstreams(ctx.clinic, ctx.run_id, commit=db.session.commit)
     batch.apply_run_id, batch.status = ctx.run_id, BatchStatus.APPLYING
     db.session.commit()
     # Cliniko's rate limit is the slow part: its billable-item writes go to a thread of their
@@ -118,125 +109,25 @@ def run_apply(ctx: RunContext) -> None:
 
         def handle(item: WorkItem) -> str | Deferred:
             step = steps[item.ref]
-            if step.row_id is None:
-                return _sync_item(ctx, batch, step, cliniko, cliniko_thread)
-            row = rows.get(step.row_id)
-            return _redeem(ctx, row, rows.ledger_entry(row), vaocher)
+            try:
+                if step.row_id is None:
+                    assert step.voucher_id is not None
+                    call, finish = upstreams.item_change(batch, step.voucher_id)
+                    return Deferred(cliniko_thread.submit(call), finish)
+                row = rows.get(step.row_id)
+                return upstreams.redeem(row, rows.ledger_entry(row))
+            except NothingToDo as reason:
+                raise ItemSkipped(str(reason)) from None
 
         with ctx.keep_loaded():  # its rows, ledger entries and (while on one) the voucher
             ctx.process(items, handle)
     finally:
         cliniko_thread.shutdown(wait=True)
-        vaocher.close()
-        cliniko.close()
+        upstreams.close()
         db.session.rollback()
         ap.finish_batch(batch, ctx.run.failed_count, ctx.cancelled)
         db.session.commit()
 
 
-def _sync_item(
-    ctx: RunContext,
-    batch: ReconciliationBatch,
-    step: ap.Step,
-    cliniko: ClinikoClient,
-    cliniko_thread: Executor,
-) -> Deferred:
-    voucher = db.session.get(Voucher, step.voucher_id)
-    assert voucher is not None
-    if voucher.balance_cents > 0 and not ap.redeemed_in_run(batch, voucher.id):
-        raise ItemSkipped("Nothing was redeemed from this voucher: its billable item stays as is.")
-    change = ap.item_change_for(voucher)
-    if change is None:
-        raise ItemSkipped("The billable item is already archived.")
-
-    def finish(item_id: str) -> str:
-        return ap.record_item_change(voucher, change, item_id, ctx.run_id, batch.id)
-
-    return Deferred(cliniko_thread.submit(ap.push_item_change, cliniko, change), finish)
-
-
-def _fail(row: ReconciliationRow, message: str, ctx: RunContext) -> None:
-    """Keep the row's outcome even though the run rolls the item back."""
-    ap.mark_row(row, RowOutcome.FAILED, message, ctx.run_id)
-    db.session.commit()
-
-
-def _redeem(
-    ctx: RunContext,
-    row: ReconciliationRow,
-    entry: ReconciliationLedger | None,
-    vaocher: VaocherAppClient,
-) -> str:
-    """Redeem one row, unless its ledger `entry` (from an earlier run) says it is done."""
-    assert row.voucher is not None
-    voucher: Voucher = row.voucher
-    if entry is not None and entry.state == LedgerState.DONE:
-        ap.mark_row(row, RowOutcome.SKIPPED, "Already redeemed by an earlier run.", ctx.run_id)
-        db.session.commit()
-        raise ItemSkipped("Already redeemed by an earlier run.")
-    if entry is not None:
-        decided = _decide_intent(ctx, row, entry, vaocher)
-        if decided:
-            return decided
-    entry = ap.write_intent(row, voucher, ctx.run_id)
-    db.session.commit()  # the intent must be durable before VaocherApp hears of the redeem
-    try:
-        answer = vaocher.redeem_voucher(voucher.code, row.redeem_cents, ap.reason_for(row))
-    except OutcomeUnknown:
-        return _after_lost_answer(ctx, row, entry, vaocher)
-    except UpstreamError as error:  # refused or never sent: nothing was redeemed
-        db.session.delete(entry)
-        _fail(row, str(error), ctx)
-        raise
-    # Committed with the row's outcome; if that commit is lost, the intent is decided later.
-    return ap.complete_from_answer(entry, row, voucher, answer, ctx.run_id)
-
-
-def _confirmed(
-    ctx: RunContext,
-    row: ReconciliationRow,
-    entry: ReconciliationLedger,
-    vaocher: VaocherAppClient,
-    note: str,
-    forget: bool,
-) -> str | None:
-    """Read the balance: the row's message when the redeem happened, else None."""
-    voucher = row.voucher
-    assert voucher is not None
-    remote = vaocher.get_voucher(voucher.code)
-    if not ap.redeem_happened(entry, remote):
-        if forget:  # settled and not lower: the redeem never happened
-            ap.forget_intent(entry, voucher, remote)
-        return None
-    balance = remote.remain_balance
-    message = ap.complete_redeem(entry, row, voucher, balance, ctx.run_id, note=note)
-    db.session.commit()
-    return message
-
-
-def _decide_intent(
-    ctx: RunContext, row: ReconciliationRow, entry: ReconciliationLedger, vaocher: VaocherAppClient
-) -> str:
-    """A redeem was started before (the worker died, or the answer was lost): did it happen?"""
-    if not ap.intent_settled(entry):
-        message = "A redeem of this row was just started; checking again shortly."
-        _fail(row, message, ctx)
-        raise RuntimeError(message)
-    note = " (confirmed from the balance after an interruption)"
-    confirmed = _confirmed(ctx, row, entry, vaocher, note, forget=True)
-    db.session.commit()  # the intent was forgotten when the redeem did not happen
-    return confirmed or ""
-
-
-def _after_lost_answer(
-    ctx: RunContext, row: ReconciliationRow, entry: ReconciliationLedger, vaocher: VaocherAppClient
-) -> str:
-    """No answer to the redeem: confirm it from the balance, or leave the intent for later."""
-    note = " (confirmed from the balance after a lost answer)"
-    message = _confirmed(ctx, row, entry, vaocher, note, forget=False)
-    if message:
-        return message
-    # It may still land late, so the intent stays: a retry decides once it has settled.
-    message = "VaocherApp did not confirm the redeem; retrying checks the balance first."
-    _fail(row, message, ctx)
-    raise RuntimeError(message)
+PLAN_KIND = JobKind("reconciliation.plan", "Plan reconciliation", run_plan)
+APPLY_KIND = JobKind("reconciliation.apply", "Apply reconciliation", run_apply)

@@ -12,14 +12,16 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import ItemOutcome, JobItem, JobRun, JobStatus, RetryMode
 from portal.models.types import utcnow
+from portal.services import DomainError
 
-from . import kinds  # noqa: F401 — registers every kind
 from .context import Heartbeat, RunContext
+from .kinds import get_kind
 from .queue import get_queue
-from .registry import get_kind
+from .start import start_follow_up
 
 log = logging.getLogger(__name__)
 RETRY_LATER = "portal.jobs.start.retry_failed_later"
+RETRIED = {RetryMode.FAILED: "Failed items are", RetryMode.UNFINISHED: "The unfinished work is"}
 
 
 def _refs(run_ids: list[int], outcomes: tuple[str, ...]) -> set[str]:
@@ -68,7 +70,7 @@ def _execute(run_id: int) -> str:
     db.session.commit()
     heartbeat = Heartbeat(run_id, current_app.config["JOB_HEARTBEAT_SECONDS"])
     heartbeat.start()
-    status, message = JobStatus.FAILED, ""
+    status, message, ctx = JobStatus.FAILED, "", None
     try:
         ctx = RunContext(run, retry_filter(run))
         get_kind(run.kind).run(ctx)
@@ -85,28 +87,33 @@ def _execute(run_id: int) -> str:
         run.status, run.finished_at, run.message = status, utcnow(), message
         run.current_item = ""
         db.session.commit()
-    _after_run(run)
+    _after_run(run, ctx.retry_wanted if ctx else None)
     return str(status)
 
 
-def _retry_attempt(run: JobRun) -> int:
-    """How many automatic retries of failed items came before this run."""
+def _retry_attempt(run: JobRun, mode: RetryMode) -> int:
+    """How many retries in the kind's automatic mode came before this run."""
     attempt, parent = 0, run
-    while parent.parent is not None and parent.retry_mode == RetryMode.FAILED:
+    while parent.parent is not None and parent.retry_mode == mode:
         attempt, parent = attempt + 1, parent.parent
     return attempt
 
 
-def _after_run(run: JobRun) -> None:
-    """Schedule the kind's automatic retry of failed items, and pick up work that arrived."""
+def _after_run(run: JobRun, retry_wanted: bool | None) -> None:
+    """Schedule the kind's automatic retry, and start the runs the kind says follow it."""
     kind = get_kind(run.kind)
-    attempt = _retry_attempt(run)
-    if run.failed_count and attempt < len(kind.retry_delays):
-        delay = kind.retry_delays[attempt]
+    wanted = bool(run.failed_count) if retry_wanted is None else retry_wanted
+    delays = kind.delays()
+    attempt = _retry_attempt(run, kind.retry_mode)
+    if wanted and attempt < len(delays):
+        delay = delays[attempt]
         get_queue().enqueue_in(timedelta(seconds=delay), RETRY_LATER, run.id)
-        run.message += f" Failed items are retried automatically in {delay:.0f} s."
+        run.message += f" {RETRIED[kind.retry_mode]} retried automatically in {delay:.0f} s."
         db.session.commit()
-    if kind.more_work and run.status != JobStatus.CANCELLED and kind.more_work(run):
-        from .start import start_follow_up
-
-        start_follow_up(run.clinic, run.kind)
+    for follow_up in kind.follow_ups:
+        if not follow_up.needed(run):
+            continue
+        try:
+            start_follow_up(run.clinic, follow_up.kind)
+        except DomainError:  # e.g. the queue is down; the run itself keeps its outcome
+            log.warning("run %s: could not start its %s follow-up", run.id, follow_up.kind)

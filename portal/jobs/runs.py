@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import Flask, current_app
 from redis.exceptions import RedisError
 from rq.job import Job
 from sqlalchemy import Select, func, select, update
@@ -19,6 +21,8 @@ from portal.models.types import utcnow
 from portal.services import DomainError
 from portal.services.audit import record_event
 from portal.tenancy import owned
+
+log = logging.getLogger(__name__)
 
 
 class RunAlreadyActive(DomainError):
@@ -38,6 +42,7 @@ def create_run(
     kind: str,
     params: dict[str, Any],
     *,
+    title: str,
     parent: JobRun | None = None,
     retry_mode: RetryMode | None = None,
 ) -> JobRun:
@@ -49,6 +54,7 @@ def create_run(
         clinic_id=clinic.id,
         user_id=actor.id if actor else None,
         kind=kind,
+        title=title,
         params=params,
         status=JobStatus.QUEUED,
         parent_id=parent.id if parent else None,
@@ -80,8 +86,8 @@ def sweep_stale_runs() -> int:
     """Mark runs whose worker died, or whose queue entry vanished, as interrupted; how many."""
     cutoff = utcnow() - timedelta(seconds=current_app.config["JOB_STALE_AFTER_SECONDS"])
     stale = (JobRun.status == JobStatus.RUNNING, JobRun.heartbeat_at < cutoff)
-    # Every progress poll sweeps: look first, so the usual case is a read, not a write that
-    # takes SQLite's write lock from the worker once a second per open page.
+    # Look first, so the usual case (nothing stale) is a read, not a write that takes SQLite's
+    # write lock from the workers.
     if db.session.scalar(select(JobRun.id).where(*stale).limit(1)) is None:
         return _sweep_lost_queued(cutoff)
     result = db.session.execute(
@@ -96,6 +102,27 @@ def sweep_stale_runs() -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0) + _sweep_lost_queued(cutoff)  # type: ignore[attr-defined]
+
+
+def sweep_later(app: Flask, delay: float) -> threading.Timer:
+    """Sweep once, `delay` seconds from now, on a thread of its own.
+
+    For a worker that starts in place of one that died mid-run: that run goes stale only
+    JOB_STALE_AFTER_SECONDS after its last heartbeat, and the scheduler's tick may be a minute
+    away (longer while the dead worker's scheduler lock expires)."""
+
+    def sweep() -> None:
+        with app.app_context():
+            try:
+                sweep_stale_runs()
+                db.session.commit()
+            except Exception:  # the tick sweeps again within the minute
+                log.warning("the delayed stale-run sweep failed", exc_info=True)
+
+    timer = threading.Timer(delay, sweep)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _sweep_lost_queued(cutoff: datetime) -> int:

@@ -1,4 +1,5 @@
-"""A one-minute tick on RQ's scheduler that starts due scheduled runs, then queues the next tick.
+"""A one-minute tick on RQ's scheduler: marks runs whose worker died as interrupted, starts due
+scheduled runs and stranded webhook intakes, then queues the next tick.
 
 Each tick's job id names its minute, so however many workers call `ensure_tick`, one tick per
 minute is queued. Needs a worker started with `--with-scheduler`.
@@ -19,6 +20,8 @@ from portal.services.accounting.schedule import due_schedules, next_run_at
 from portal.services.vouchers.webhook_intake import INTAKE, clinics_with_stranded_deliveries
 
 from .queue import get_queue
+from .runs import sweep_stale_runs
+from .start import start_follow_up, start_run
 
 log = logging.getLogger(__name__)
 TICK = "portal.jobs.schedule_tick.tick"
@@ -42,8 +45,6 @@ def ensure_tick(now: datetime | None = None) -> str:
 
 def start_due_runs(now: datetime) -> list[int]:
     """Start every due schedule's run and move its next run on; returns the runs started."""
-    from .start import start_run  # start imports the kinds, which import this module's neighbours
-
     started = []
     for schedule in due_schedules(now):
         clinic = db.session.get(Clinic, schedule.clinic_id)
@@ -62,8 +63,6 @@ def start_due_runs(now: datetime) -> list[int]:
 
 def start_waiting_intakes(now: datetime) -> list[int]:
     """Webhook deliveries stored while the queue was down wait for no one: start their intake."""
-    from .start import start_follow_up
-
     started = []
     for clinic_id in clinics_with_stranded_deliveries(now - WAITING):
         clinic = db.session.get(Clinic, clinic_id)
@@ -75,9 +74,13 @@ def start_waiting_intakes(now: datetime) -> list[int]:
 
 
 def tick() -> list[int]:
-    """The RQ entry point: run what is due, pick up stranded deliveries, chain the next tick."""
+    """The RQ entry point: sweep dead runs, run what is due, pick up stranded deliveries, chain
+    the next tick."""
     with current_app.app_context():
         try:
+            # First, so a run whose worker died no longer holds its kind's one live slot.
+            sweep_stale_runs()
+            db.session.commit()
             return start_due_runs(utcnow()) + start_waiting_intakes(utcnow())
         finally:
             ensure_tick()

@@ -9,12 +9,12 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.jobs.runs import RunAlreadyActive, active_run, create_run
 from portal.models import Clinic, JobRun, JobStatus, RetryMode, User
 from portal.services import DomainError
 
+from .kinds import get_kind
 from .queue import enqueue_run
-from .registry import get_kind
+from .runs import RunAlreadyActive, active_run, create_run
 
 
 def start_run(clinic: Clinic, actor: User | None, kind: str, params: Any = None) -> JobRun:
@@ -23,26 +23,28 @@ def start_run(clinic: Clinic, actor: User | None, kind: str, params: Any = None)
     if job_kind.demo_only and not current_app.config["DEMO_MODE"]:
         raise LookupError(f"{kind} runs exist only in demo mode")
     merged = dict(job_kind.default_params) | dict(params or {})
-    return _create_and_enqueue(clinic, actor, kind, merged, None, None)
+    return _create_and_enqueue(clinic, actor, kind, job_kind.title, merged, None, None)
 
 
 def retry_run(run: JobRun, actor: User | None, mode: RetryMode) -> JobRun:
     """Start a run of the same kind that handles only the failed, or all unfinished, items."""
     if run.is_live:
         raise DomainError("This run is still going.")
-    return _create_and_enqueue(run.clinic, actor, run.kind, run.params, run, mode)
+    # Titled as the run it retries: no lookup, so even a run of a retired kind can be retried.
+    return _create_and_enqueue(run.clinic, actor, run.kind, run.title, run.params, run, mode)
 
 
 def _create_and_enqueue(
     clinic: Clinic,
     actor: User | None,
     kind: str,
+    title: str,
     params: dict[str, Any],
     parent: JobRun | None,
     mode: RetryMode | None,
 ) -> JobRun:
     try:
-        run = create_run(clinic, actor, kind, params, parent=parent, retry_mode=mode)
+        run = create_run(clinic, actor, kind, params, title=title, parent=parent, retry_mode=mode)
         db.session.commit()
     except IntegrityError:
         # Another request started the same kind between our check and insert.
@@ -62,7 +64,8 @@ def _create_and_enqueue(
 
 
 def retry_failed_later(run_id: int) -> str:
-    """RQ entry for an automatic retry: retry the run's failed items unless a retry exists."""
+    """RQ entry for an automatic retry: retry the run (its failed items, or all it left
+    unfinished, as its kind says) unless a retry of it exists."""
     with current_app.app_context():  # a fresh session, as for every job
         return _retry_failed(run_id)
 
@@ -75,7 +78,7 @@ def _retry_failed(run_id: int) -> str:
     if newer is not None:
         return "already retried"
     try:
-        return f"run #{retry_run(run, None, RetryMode.FAILED).id}"
+        return f"run #{retry_run(run, None, get_kind(run.kind).retry_mode).id}"
     except RunAlreadyActive as busy:
         return f"run #{busy.run.id} is going; it will be retried after"
 
@@ -86,7 +89,3 @@ def start_follow_up(clinic: Clinic, kind: str) -> JobRun | None:
         return start_run(clinic, None, kind)
     except RunAlreadyActive:
         return None
-
-
-# Last, so job modules may import this module's functions while the kinds register themselves.
-from . import kinds  # noqa: E402, F401

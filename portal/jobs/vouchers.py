@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import JobRun, Provider, Voucher, WebhookDelivery
-from portal.services.connections.records import NotLinked, linked_connection
-from portal.services.connections.vaocherapp import vaocherapp_client
+from portal.models import JobRun, JobStatus, Voucher, WebhookDelivery
+from portal.services.connections.records import NotLinked
 from portal.services.vouchers.provisioning import provision_voucher
-from portal.services.vouchers.records import upsert_voucher
+from portal.services.vouchers.records import remote_vouchers, upsert_voucher
 from portal.services.vouchers.webhook_intake import (
     INTAKE,
     deliveries_arrived_since,
@@ -21,9 +20,9 @@ from portal.services.vouchers.webhook_intake import (
 from portal.tenancy import owned
 
 from .context import ItemSkipped, RunContext, WorkItem
-from .registry import job_kind
-from .start import start_follow_up
+from .kind import FollowUp, JobKind
 
+PROVISION = "vouchers.provision"
 # Cliniko hiccups are retried by the client; these waits cover longer outages.
 PROVISION_RETRY_DELAYS = (30.0, 120.0, 600.0)
 
@@ -40,15 +39,21 @@ def _unprovisioned_exist(clinic_id: int, since: datetime | None = None) -> bool:
     return db.session.scalar(stmt.limit(1)) is not None
 
 
+def _unprovisioned(run: JobRun) -> bool:
+    return _unprovisioned_exist(run.clinic_id)
+
+
 def _new_deliveries(run: JobRun) -> bool:
-    return deliveries_arrived_since(run.clinic_id, run.started_at or run.created_at)
+    """Work that arrived while the run went on (not work it tried, which would loop)."""
+    since = run.started_at or run.created_at
+    return run.status != JobStatus.CANCELLED and deliveries_arrived_since(run.clinic_id, since)
 
 
 def _new_vouchers(run: JobRun) -> bool:
-    return _unprovisioned_exist(run.clinic_id, since=run.started_at or run.created_at)
+    since = run.started_at or run.created_at
+    return run.status != JobStatus.CANCELLED and _unprovisioned_exist(run.clinic_id, since)
 
 
-@job_kind(INTAKE, "Voucher webhooks", more_work=_new_deliveries)
 def run_intake(ctx: RunContext) -> None:
     deliveries = pending_deliveries(ctx.clinic)
     items = [
@@ -67,16 +72,8 @@ def run_intake(ctx: RunContext) -> None:
         )
 
     ctx.process(items, handle)
-    if _unprovisioned_exist(ctx.clinic.id):
-        start_follow_up(ctx.clinic, "vouchers.provision")
 
 
-@job_kind(
-    "vouchers.provision",
-    "Provision vouchers in Cliniko",
-    retry_delays=PROVISION_RETRY_DELAYS,
-    more_work=_new_vouchers,
-)
 def run_provisioning(ctx: RunContext) -> None:
     stmt = owned(Voucher, ctx.clinic).where(
         Voucher.status == "active", Voucher.test_mode.is_(False)
@@ -100,15 +97,8 @@ def run_provisioning(ctx: RunContext) -> None:
     ctx.process(items, handle)
 
 
-@job_kind("vouchers.backfill", "Import vouchers from VaocherApp")
 def run_backfill(ctx: RunContext) -> None:
-    conn = linked_connection(ctx.clinic, Provider.VAOCHERAPP)
-    client = vaocherapp_client(conn)
-    test_mode = bool(conn.detail("test_mode"))
-    try:
-        remote = list(client.iter_vouchers())
-    finally:
-        client.close()
+    remote, test_mode = remote_vouchers(ctx.clinic)
     items = [WorkItem(ref=v.code, label=f"Voucher {v.code}", payload=v) for v in remote]
 
     def handle(item: WorkItem) -> str:
@@ -118,5 +108,27 @@ def run_backfill(ctx: RunContext) -> None:
         return "New voucher." if created else f"Up to date: {voucher.status}."
 
     ctx.process(items, handle)
-    if _unprovisioned_exist(ctx.clinic.id):
-        start_follow_up(ctx.clinic, "vouchers.provision")
+
+
+# New vouchers are provisioned in Cliniko by a run of their own once they are recorded.
+PROVISION_NEW = FollowUp(PROVISION, _unprovisioned)
+
+INTAKE_KIND = JobKind(
+    INTAKE,
+    "Voucher webhooks",
+    run_intake,
+    follow_ups=(PROVISION_NEW, FollowUp(INTAKE, _new_deliveries)),
+)
+PROVISION_KIND = JobKind(
+    PROVISION,
+    "Provision vouchers in Cliniko",
+    run_provisioning,
+    retry_delays=PROVISION_RETRY_DELAYS,
+    follow_ups=(FollowUp(PROVISION, _new_vouchers),),
+)
+BACKFILL_KIND = JobKind(
+    "vouchers.backfill",
+    "Import vouchers from VaocherApp",
+    run_backfill,
+    follow_ups=(PROVISION_NEW,),
+)

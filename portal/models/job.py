@@ -44,6 +44,11 @@ class RetryMode(StrEnum):
 _ACTIVE = "status IN ('queued', 'running')"
 
 
+def _kind_as_title(context: Any) -> str:
+    """A run made without a title (by hand, in tests) is shown by its kind's name."""
+    return str(context.get_current_parameters()["kind"])
+
+
 class JobRun(ClinicOwned, db.Model):  # type: ignore[name-defined]
     __tablename__ = "job_run"
     __table_args__ = (
@@ -62,6 +67,8 @@ class JobRun(ClinicOwned, db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     kind: Mapped[str] = mapped_column(String(64))
+    # What people call the kind, copied when the run is made, so pages need no table of kinds.
+    title: Mapped[str] = mapped_column(String(128), default=_kind_as_title, server_default="")
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id"))

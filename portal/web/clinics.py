@@ -6,7 +6,6 @@ from flask import Blueprint, render_template
 
 from portal.extensions import db
 from portal.forms.jobs import DemoJobForm
-from portal.jobs.runs import sweep_stale_runs
 from portal.models import JobRun
 from portal.services.vouchers.browser import voucher_figures
 from portal.tenancy import Capability, current_clinic, owned, require, scope_to_clinic
@@ -18,7 +17,6 @@ bp = scope_to_clinic(Blueprint("clinics", __name__))
 def home() -> str:
     require(Capability.VIEW)
     clinic = current_clinic()
-    sweep_stale_runs()
     recent = db.session.scalars(owned(JobRun, clinic).order_by(JobRun.id.desc()).limit(5))
     return render_template(
         "clinics/home.html",

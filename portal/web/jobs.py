@@ -11,13 +11,12 @@ from wtforms import SelectChoice
 
 from portal.extensions import db
 from portal.forms.jobs import ConfirmForm, DemoJobForm, RunFilterForm
-from portal.jobs.registry import KINDS, available_kinds
+from portal.jobs.kinds import KINDS, available_kinds
 from portal.jobs.runs import (
     RunFilters,
     cancel_run,
     items_query,
     runs_query,
-    sweep_stale_runs,
 )
 from portal.models import ItemOutcome, JobRun, JobStatus, RetryMode
 from portal.services import DomainError
@@ -31,10 +30,6 @@ from .transaction import failed
 bp = scope_to_clinic(Blueprint("jobs", __name__))
 
 ITEMS_PER_PAGE = 50
-
-
-def _sweep() -> None:
-    sweep_stale_runs()
 
 
 def _filter_form() -> RunFilterForm:
@@ -51,7 +46,6 @@ def _filter_form() -> RunFilterForm:
 @bp.get("/")
 def index() -> str:
     require(Capability.VIEW)
-    _sweep()
     form = _filter_form()
     form.validate()
     filters = RunFilters(
@@ -67,7 +61,6 @@ def index() -> str:
         "jobs/_table.html",
         page=page,
         form=form,
-        kinds=KINDS,
         startable=kinds,
         demo_form=DemoJobForm(),
     )
@@ -87,28 +80,22 @@ def start(kind: str) -> BaseResponse:
 @bp.get("/<int:run_id>")
 def show(run_id: int) -> str:
     require(Capability.VIEW)
-    _sweep()
     run = owned_or_404(JobRun, current_clinic(), run_id)
-    return render_template("jobs/show.html", run=run, kinds=KINDS, **_items_context(run))
+    return render_template("jobs/show.html", run=run, **_items_context(run))
 
 
 @bp.get("/<int:run_id>/progress")
 def progress(run_id: int) -> str:
     require(Capability.VIEW)
-    _sweep()
     run = owned_or_404(JobRun, current_clinic(), run_id)
-    return page_or_fragment(
-        "jobs/show.html", "jobs/_progress.html", run=run, kinds=KINDS, **_items_context(run)
-    )
+    return page_or_fragment("jobs/show.html", "jobs/_progress.html", run=run, **_items_context(run))
 
 
 @bp.get("/<int:run_id>/items")
 def items(run_id: int) -> str:
     require(Capability.VIEW)
     run = owned_or_404(JobRun, current_clinic(), run_id)
-    return page_or_fragment(
-        "jobs/show.html", "jobs/_items.html", run=run, kinds=KINDS, **_items_context(run)
-    )
+    return page_or_fragment("jobs/show.html", "jobs/_items.html", run=run, **_items_context(run))
 
 
 def _items_context(run: JobRun) -> dict[str, object]:
@@ -142,7 +129,7 @@ def cancel(run_id: int) -> str | BaseResponse:
     run = owned_or_404(JobRun, current_clinic(), run_id)
     form = ConfirmForm()
     if request.method == "GET" or not form.validate_on_submit():
-        return render_template("jobs/confirm_cancel.html", run=run, form=form, kinds=KINDS)
+        return render_template("jobs/confirm_cancel.html", run=run, form=form)
     back = url_for("jobs.show", run_id=run.id)
     try:
         cancel_run(run, current_user)

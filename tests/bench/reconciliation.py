@@ -163,9 +163,9 @@ def _bench(url: str, sandbox_pid: int, tmp: Path, redis_url: str, args: argparse
         return client
 
     cliniko_conn.cliniko_client = cliniko_client
-    import portal.jobs.reconciliation as jobs_module
+    import portal.services.reconciliation.apply as apply_module
 
-    jobs_module.cliniko_client = cliniko_client
+    apply_module.cliniko_client = cliniko_client
     app = create_app(
         {
             "MODE": "test",

@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import AccountingSettings, Clinic, Connection, Provider, User
 from portal.models.types import utcnow
 from portal.services import DomainError, UpstreamFailed
-from portal.services.accounting.push import Breaker
+from portal.services.accounting.push import TRANSIENT, Breaker, ReckonDown
 from portal.services.accounting.source import tax_rates
 from portal.services.accounting.sync import SyncEnv
 from portal.services.audit import record_event
@@ -145,6 +145,9 @@ def open_sync(clinic: Clinic, checkpoint: Callable[[], None]) -> tuple[SyncEnv, 
     reckon = reckon_client(reckon_conn)
     try:
         rates = tax_rates(reckon, book_id, utcnow().date())
+    except TRANSIENT as exc:
+        reckon.close()
+        raise ReckonDown(str(exc)) from exc  # worth retrying later, like a record kept pending
     except UpstreamError:
         reckon.close()
         raise

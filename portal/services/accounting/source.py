@@ -11,7 +11,7 @@ from typing import Any
 
 from portal.clients.cliniko import ClinikoClient
 from portal.clients.cliniko_models import BillableItem, Invoice, InvoiceItem, Product
-from portal.clients.parsing import utc_z
+from portal.clients.parsing import to_datetime, utc_z
 from portal.clients.reckon import ReckonClient
 from portal.extensions import db
 from portal.models import Clinic, SyncWatermark
@@ -107,6 +107,11 @@ def read_patients(
         # Archived patients still have invoices; a plain GET may hide them without the filter.
         rows[patient_id] = cliniko.get_patient_record(patient_id)
     return rows
+
+
+def patient_updated_at(row: dict[str, Any]) -> datetime | None:
+    """When Cliniko last changed a patient (rows are read raw, so the stamp is text)."""
+    return to_datetime(row.get("updated_at"))
 
 
 def tax_rates(reckon: ReckonClient, book_id: str, on: date) -> dict[str, Decimal]:

@@ -1,37 +1,36 @@
-"""Applying an approved plan: the ledger around each redeem, and Cliniko's billable item after.
-
-Crash safety: an INTENT ledger entry (with the balance we expect before the redeem) is committed
-before the redeem call and completed after it. An intent found later is decided from the
-voucher's balance in VaocherApp: lower by at least the amount → the redeem happened.
+"""Applying an approved plan: the steps in order, each row's redeem (the protocol is in
+`redeem.py`), and each voucher's billable item in Cliniko after its rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.clients.cliniko import ClinikoClient
-from portal.clients.vaocherapp import Redemption
-from portal.clients.vaocherapp import Voucher as RemoteVoucher
 from portal.extensions import db
-from portal.models import Voucher, VoucherEventKind
+from portal.models import Clinic, Provider, Voucher, VoucherEventKind
 from portal.models.reconciliation import (
     ACTIONABLE,
     BatchStatus,
-    LedgerState,
     ReconciliationBatch,
     ReconciliationLedger,
     ReconciliationRow,
     RowOutcome,
 )
 from portal.models.types import utcnow
-from portal.services.vouchers.records import apply_remote_state, record_voucher_event
+from portal.services.connections.cliniko import cliniko_client
+from portal.services.connections.records import linked_connection
+from portal.services.connections.vaocherapp import vaocherapp_client
+from portal.services.vouchers.records import record_voucher_event
+
+from .redeem import NothingToDo, Redeemer
 
 ITEM_PREFIX = "billable-item:"
 
@@ -114,99 +113,41 @@ def _item_step(voucher_id: int, code: str) -> Step:
     return Step(f"{ITEM_PREFIX}{code}", f"Billable item of {code}", voucher_id=voucher_id)
 
 
-def reason_for(row: ReconciliationRow) -> str:
-    """The redeem reason staff see in VaocherApp: which Cliniko invoice and row."""
-    item = f", item {row.invoice_item_id}" if row.invoice_item_id else ""
-    return f"Cliniko invoice #{row.invoice_number}{item} (export row {row.row_number})"
+class Upstreams:
+    """What one apply run calls: VaocherApp for the redeems, Cliniko for the billable items."""
 
+    def __init__(self, clinic: Clinic, run_id: int, commit: Callable[[], None]) -> None:
+        vaocher = vaocherapp_client(linked_connection(clinic, Provider.VAOCHERAPP))
+        self.cliniko = cliniko_client(linked_connection(clinic, Provider.CLINIKO))
+        self.redeemer = Redeemer(vaocher, run_id, commit)
+        self.run_id = run_id
 
-def write_intent(row: ReconciliationRow, voucher: Voucher, run_id: int) -> ReconciliationLedger:
-    """Record what we are about to redeem and the balance we expect before it."""
-    entry = ReconciliationLedger(
-        clinic_id=row.clinic_id,
-        key=row.ref,
-        voucher_id=voucher.id,
-        amount_cents=row.redeem_cents,
-        balance_before_cents=voucher.balance_cents,
-        state=LedgerState.INTENT,
-        batch_id=row.batch_id,
-        row_id=row.id,
-        run_id=run_id,
-    )
-    db.session.add(entry)
-    return entry
+    def redeem(self, row: ReconciliationRow, entry: ReconciliationLedger | None) -> str:
+        return self.redeemer.redeem(row, entry)
 
+    def item_change(
+        self, batch: ReconciliationBatch, voucher_id: int
+    ) -> tuple[Callable[[], str], Callable[[str], str]]:
+        """The Cliniko call the voucher's billable item needs (no database: any thread may make
+        it) and how to record its result; NothingToDo when the item needs nothing."""
+        voucher = db.session.get(Voucher, voucher_id)
+        assert voucher is not None
+        if voucher.balance_cents > 0 and not redeemed_in_run(batch, voucher.id):
+            raise NothingToDo(
+                "Nothing was redeemed from this voucher: its billable item stays as is."
+            )
+        change = item_change_for(voucher)
+        if change is None:
+            raise NothingToDo("The billable item is already archived.")
 
-def intent_settled(entry: ReconciliationLedger) -> bool:
-    """An answer may still arrive late for a young intent; decide only once it has settled."""
-    settle = timedelta(seconds=current_app.config["RECONCILIATION_SETTLE_SECONDS"])
-    return utcnow() - entry.created_at >= settle
+        def finish(item_id: str) -> str:
+            return record_item_change(voucher, change, item_id, self.run_id, batch.id)
 
+        return partial(push_item_change, self.cliniko, change), finish
 
-def redeem_happened(entry: ReconciliationLedger, remote: RemoteVoucher) -> bool:
-    return remote.remain_balance <= entry.balance_before_cents - entry.amount_cents
-
-
-def complete_redeem(
-    entry: ReconciliationLedger,
-    row: ReconciliationRow,
-    voucher: Voucher,
-    balance_after: int,
-    run_id: int,
-    *,
-    transaction_id: str = "",
-    note: str = "",
-) -> str:
-    """Mark the ledger done and tell the voucher's timeline; returns the row's message."""
-    entry.state, entry.completed_at = LedgerState.DONE, utcnow()
-    entry.balance_after_cents, entry.transaction_id = balance_after, transaction_id[:64]
-    entry.run_id = run_id
-    voucher.balance_cents = balance_after
-    voucher.cliniko_used_cents += entry.amount_cents
-    detail = {"batch_id": row.batch_id, "row_id": row.id, "run_id": run_id, "ledger_key": row.ref}
-    record_voucher_event(
-        voucher,
-        VoucherEventKind.USED_ON_INVOICE,
-        run_id=run_id,
-        message=f"Used on Cliniko invoice #{row.invoice_number}",
-        detail=detail,
-    )
-    message = f"Redeemed {entry.amount_cents / 100:.2f}; {balance_after / 100:.2f} left{note}"
-    record_voucher_event(
-        voucher,
-        VoucherEventKind.REDEEMED,
-        run_id=run_id,
-        message=message,
-        detail=detail | {"amount_cents": entry.amount_cents},
-    )
-    mark_row(row, RowOutcome.REDEEMED, message, run_id)
-    return message
-
-
-def complete_from_answer(
-    entry: ReconciliationLedger,
-    row: ReconciliationRow,
-    voucher: Voucher,
-    answer: Redemption,
-    run_id: int,
-) -> str:
-    after = answer.remain_balance
-    if after is None:  # the answer's shape is undocumented: work it out
-        after = entry.balance_before_cents - entry.amount_cents
-    return complete_redeem(
-        entry, row, voucher, after, run_id, transaction_id=answer.transaction_id or ""
-    )
-
-
-def forget_intent(entry: ReconciliationLedger, voucher: Voucher, remote: RemoteVoucher) -> None:
-    """The redeem did not happen: drop the intent and start again from VaocherApp's balance."""
-    apply_remote_state(voucher, remote)
-    db.session.delete(entry)
-    db.session.flush()
-
-
-def mark_row(row: ReconciliationRow, outcome: RowOutcome, message: str, run_id: int) -> None:
-    row.outcome, row.outcome_message, row.apply_run_id = outcome, message[:2000], run_id
+    def close(self) -> None:
+        self.redeemer.vaocher.close()
+        self.cliniko.close()
 
 
 def _price_for(balance_cents: int) -> Decimal:

@@ -107,6 +107,16 @@ def upsert_voucher(
     return voucher, created
 
 
+def remote_vouchers(clinic: Clinic) -> tuple[list[RemoteVoucher], bool]:
+    """Every voucher VaocherApp holds for the clinic, and whether the link is in test mode."""
+    conn = linked_connection(clinic, Provider.VAOCHERAPP)
+    client = vaocherapp_client(conn)
+    try:
+        return list(client.iter_vouchers()), bool(conn.detail("test_mode"))
+    finally:
+        client.close()
+
+
 def refresh_voucher(clinic: Clinic, voucher: Voucher) -> bool:
     """Re-read one voucher from VaocherApp; True when something changed."""
     client = vaocherapp_client(linked_connection(clinic, Provider.VAOCHERAPP))
