@@ -18,5 +18,7 @@ ruff check .
 ruff format --check .
 echo "==> mypy"
 mypy
+echo "==> import contracts (lint-imports)"
+lint-imports
 echo "==> pytest"
 pytest "$@"
