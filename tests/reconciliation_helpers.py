@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from typing import Any
 
 import requests
 from sqlalchemy import select
 
+from portal.clients.cliniko import ClinikoClient
 from portal.extensions import db
 from portal.models import Clinic, Provider, Voucher
 from portal.models.reconciliation import ReconciliationBatch, ReconciliationRow
@@ -110,3 +112,32 @@ def remote_balance(sandbox: Any, accounts: dict[str, Any], code: str) -> dict[st
     url = f"{sandbox.url}/vaocherapp/v1/vouchers/{code}"
     headers = {"Authorization": f"Bearer {accounts['vaocherapp']['api_key']}"}
     return requests.get(url, headers=headers, timeout=5).json()
+
+
+def voucher_on_three_visits(sandbox, linked, code: str) -> list[str]:
+    """A $150 voucher whose item takes $50 a visit, invoiced on three days."""
+    key = linked["vaocherapp"]["api_key"]
+    sale = {"api_key": key, "value": 15000, "purchaser_name": "Ada", "purchaser_email": "a@x.io"}
+    url = f"{sandbox.url}/_sandbox/vaocherapp/purchase"
+    assert requests.post(url, json=sale | {"code": code}, timeout=5).status_code == 201
+    cliniko = ClinikoClient(
+        linked["cliniko"]["api_key"],
+        app_name="tests",
+        contact_email="t@example.com",
+        base_url_template=f"{sandbox.url}/cliniko/{{shard}}/v1",
+    )
+    item = cliniko.create_billable_item(f"Gift voucher {code}", code, "Other", Decimal("-50"))
+    patient = next(cliniko.iter_patients()).id
+    cliniko.close()
+    days = ["2030-01-10", "2030-02-10", "2030-03-10"]
+    for day in days:
+        invoice = {
+            "api_key": linked["cliniko"]["api_key"],
+            "patient_id": patient,
+            "items": [{"billable_item_id": item.id}],
+            "issue_date": day,
+        }
+        answer = requests.post(f"{sandbox.url}/_sandbox/cliniko/invoices", json=invoice, timeout=5)
+        assert answer.status_code == 201, answer.text
+    sync_vouchers()
+    return days

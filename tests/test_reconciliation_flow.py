@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-from decimal import Decimal
 
 import pytest
 import requests
 
-from portal.clients.cliniko import ClinikoClient
 from portal.extensions import db
 from portal.jobs.start import retry_run
 from portal.models import JobItem, JobRun, RetryMode, User
@@ -24,8 +22,8 @@ from tests.reconciliation_helpers import (
     redeem_posts,
     remote_balance,
     rows_by_code,
-    sync_vouchers,
     voucher,
+    voucher_on_three_visits,
 )
 
 
@@ -71,40 +69,11 @@ def test_seeded_export_is_planned_applied_and_a_second_run_changes_nothing(
     assert "redeemed" in report
 
 
-def _voucher_on_three_visits(sandbox, linked, code: str) -> list[str]:
-    """A $150 voucher whose item takes $50 a visit, invoiced on three days."""
-    key = linked["vaocherapp"]["api_key"]
-    sale = {"api_key": key, "value": 15000, "purchaser_name": "Ada", "purchaser_email": "a@x.io"}
-    url = f"{sandbox.url}/_sandbox/vaocherapp/purchase"
-    assert requests.post(url, json=sale | {"code": code}, timeout=5).status_code == 201
-    cliniko = ClinikoClient(
-        linked["cliniko"]["api_key"],
-        app_name="tests",
-        contact_email="t@example.com",
-        base_url_template=f"{sandbox.url}/cliniko/{{shard}}/v1",
-    )
-    item = cliniko.create_billable_item(f"Gift voucher {code}", code, "Other", Decimal("-50"))
-    patient = next(cliniko.iter_patients()).id
-    cliniko.close()
-    days = ["2030-01-10", "2030-02-10", "2030-03-10"]
-    for day in days:
-        invoice = {
-            "api_key": linked["cliniko"]["api_key"],
-            "patient_id": patient,
-            "items": [{"billable_item_id": item.id}],
-            "issue_date": day,
-        }
-        answer = requests.post(f"{sandbox.url}/_sandbox/cliniko/invoices", json=invoice, timeout=5)
-        assert answer.status_code == 201, answer.text
-    sync_vouchers()
-    return days
-
-
 def test_three_visits_one_redeemed_by_hand_and_overlapping_exports(
     linked, sandbox, post, run_worker
 ):
     code = "TRIO-150"
-    days = _voucher_on_three_visits(sandbox, linked, code)
+    days = voucher_on_three_visits(sandbox, linked, code)
     hand = {
         "api_key": linked["vaocherapp"]["api_key"],
         "code": code,
@@ -133,7 +102,7 @@ def test_a_plan_with_only_a_used_up_voucher_archives_its_billable_item(
     """Used up by hand in VaocherApp, still live in Cliniko: nothing to redeem, but applying the
     plan closes the gap by archiving the billable item."""
     code = "HAND-150"
-    days = _voucher_on_three_visits(sandbox, linked, code)
+    days = voucher_on_three_visits(sandbox, linked, code)
     hand = {"api_key": linked["vaocherapp"]["api_key"], "code": code, "amount": 15000}
     requests.post(f"{sandbox.url}/_sandbox/vaocherapp/redeem", json=hand, timeout=5)
     batch = plan(post, run_worker, export_csv(sandbox, linked, days[0], days[2]))
@@ -153,7 +122,7 @@ def test_excluding_a_row_moves_the_voucher_balance_to_the_next_row(
     linked, sandbox, post, run_worker
 ):
     code = "EXCL-150"
-    _voucher_on_three_visits(sandbox, linked, code)
+    voucher_on_three_visits(sandbox, linked, code)
     batch = plan(post, run_worker, export_csv(sandbox, linked))
     rows = rows_by_code(batch)[code]
     assert post(f"{REC}/{batch.id}/rows/{rows[0].id}/exclude", {"excluded": "1"}).status_code == 303

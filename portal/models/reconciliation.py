@@ -109,6 +109,11 @@ class ReconciliationRow(ClinicOwned, db.Model):  # type: ignore[name-defined]
     batch_id: Mapped[int] = mapped_column(ForeignKey("reconciliation_batch.id"))
     row_number: Mapped[int] = mapped_column(Integer)  # as a spreadsheet shows it (header = 1)
     ref: Mapped[str] = mapped_column(String(200), default="")  # the ledger key
+    # The row's invoice-number key (`inv:…`) when `ref` is its invoice item id: an export with,
+    # without, or with spreadsheet-mangled ids still meets the ledger entries of the other kind.
+    alt_ref: Mapped[str] = mapped_column(String(200), default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decision_note: Mapped[str] = mapped_column(Text, default="")  # why a person decided the row
     invoice_number: Mapped[str] = mapped_column(String(64), default="")
     invoice_id: Mapped[str] = mapped_column(String(32), default="")
     invoice_item_id: Mapped[str] = mapped_column(String(32), default="")
@@ -136,10 +141,14 @@ class ReconciliationLedger(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """What was redeemed for which invoice row: the guard against ever redeeming a row twice."""
 
     __tablename__ = "reconciliation_ledger"
-    __table_args__ = (UniqueConstraint("clinic_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "key"),
+        Index("ix_reconciliation_ledger_clinic_alt_key", "clinic_id", "alt_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200))
+    alt_key: Mapped[str | None] = mapped_column(String(200))  # the row's alt_ref, when it had one
     voucher_id: Mapped[int] = mapped_column(ForeignKey("voucher.id"), index=True)
     amount_cents: Mapped[int] = mapped_column(Integer)
     balance_before_cents: Mapped[int] = mapped_column(Integer)

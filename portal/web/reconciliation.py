@@ -22,6 +22,7 @@ from portal.services.reconciliation.batches import (
     approve_batch,
     batches_query,
     create_batch,
+    ids_changed_by_spreadsheet,
     items_to_archive,
     planned_cents,
     report_rows,
@@ -142,6 +143,7 @@ def _show_context(batch: ReconciliationBatch) -> dict[str, object]:
         "wanted": wanted,
         "labels": CLASS_LABELS,
         "planned": planned_cents(batch),
+        "ids_changed": ids_changed_by_spreadsheet(batch),
         "to_archive": items_to_archive(batch) if batch.can_edit_plan else 0,
         "confirm_form": ConfirmForm(),
     }

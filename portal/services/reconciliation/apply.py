@@ -30,7 +30,7 @@ from portal.services.connections.records import linked_connection
 from portal.services.connections.vaocherapp import vaocherapp_client
 from portal.services.vouchers.records import record_voucher_event
 
-from .redeem import NothingToDo, Redeemer
+from .redeem import NothingToDo, Redeemer, entry_for, ledger_entries
 
 ITEM_PREFIX = "billable-item:"
 
@@ -89,7 +89,7 @@ class RowsAhead:
         return self._rows[row_id]
 
     def ledger_entry(self, row: ReconciliationRow) -> ReconciliationLedger | None:
-        return self._entries.get(row.ref)
+        return entry_for(row, self._entries)
 
     def _load(self, row_ids: list[int]) -> None:
         stmt = (
@@ -102,11 +102,7 @@ class RowsAhead:
             self._entries = {}
             return
         clinic_id = next(iter(self._rows.values())).clinic_id
-        entries = select(ReconciliationLedger).where(
-            ReconciliationLedger.clinic_id == clinic_id,
-            ReconciliationLedger.key.in_([row.ref for row in self._rows.values()]),
-        )
-        self._entries = {entry.key: entry for entry in db.session.scalars(entries)}
+        self._entries = ledger_entries(clinic_id, self._rows.values())
 
 
 def _item_step(voucher_id: int, code: str) -> Step:

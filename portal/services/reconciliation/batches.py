@@ -156,6 +156,17 @@ def approve_batch(batch: ReconciliationBatch, actor: User) -> None:
     )
 
 
+def ids_changed_by_spreadsheet(batch: ReconciliationBatch) -> int:
+    """Rows whose invoice item id is not Cliniko's integer (a spreadsheet rewrote it), which are
+    matched by invoice number, code and amount instead."""
+    stmt = select(func.count()).where(
+        ReconciliationRow.batch_id == batch.id,
+        ReconciliationRow.invoice_item_id != "",
+        ReconciliationRow.ref.like("inv:%"),
+    )
+    return db.session.scalar(stmt) or 0
+
+
 def planned_cents(batch: ReconciliationBatch) -> tuple[int, int]:
     """(rows, cents) the apply will redeem."""
     rows = cents = 0

@@ -20,6 +20,7 @@ from portal.models.reconciliation import (
     RowClass,
 )
 from portal.models.types import utcnow
+from portal.services.reconciliation.redeem import is_done, ledger_entries
 from portal.services.vouchers.records import apply_remote_state, upsert_voucher
 
 # Rows these classes hold are re-decided whenever the voucher is allocated again.
@@ -116,14 +117,14 @@ def check_voucher(
     return f"{code}: balance {local.balance_cents / 100:.2f}, {len(rows)} row(s)"
 
 
-def _ledger_done(voucher: Voucher) -> tuple[set[str], int]:
-    stmt = select(ReconciliationLedger.key, ReconciliationLedger.amount_cents).where(
+def _ledger_total(voucher: Voucher) -> int:
+    """What portal runs have redeemed from this voucher."""
+    stmt = select(ReconciliationLedger.amount_cents).where(
         ReconciliationLedger.clinic_id == voucher.clinic_id,
         ReconciliationLedger.voucher_id == voucher.id,
         ReconciliationLedger.state == "done",
     )
-    done = list(db.session.execute(stmt))
-    return {key for key, _ in done}, sum(amount for _, amount in done)
+    return sum(db.session.scalars(stmt))
 
 
 def _blocked(voucher: Voucher, now: datetime) -> str:
@@ -136,7 +137,9 @@ def _blocked(voucher: Voucher, now: datetime) -> str:
 
 def allocate(voucher: Voucher, rows: Sequence[ReconciliationRow], value: int) -> None:
     """Decide each row in order of use: what it redeems given the balance VaocherApp showed."""
-    done_keys, ledger_total = _ledger_done(voucher)
+    ledger_total = _ledger_total(voucher)
+    entries = ledger_entries(voucher.clinic_id, rows)  # the apply's rule, the apply's scope
+    done_keys = {row.ref for row in rows if is_done(row, entries)}
     balance = voucher.balance_cents
     # Money redeemed in VaocherApp that no portal run explains: staff redeemed by hand.
     outside = max(0, value - balance - ledger_total) if value else 0
@@ -186,7 +189,7 @@ def reallocate_voucher(batch: ReconciliationBatch, voucher_id: int) -> None:
     saved = voucher.balance_cents
     voucher.balance_cents = first.plan_balance_cents or 0
     allocate(
-        voucher, rows, voucher.balance_cents + first.plan_outside_cents + _ledger_done(voucher)[1]
+        voucher, rows, voucher.balance_cents + first.plan_outside_cents + _ledger_total(voucher)
     )
     voucher.balance_cents = saved
     db.session.flush()

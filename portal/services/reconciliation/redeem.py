@@ -9,10 +9,11 @@ VaocherApp hears of the redeem, and a row's failure kept although the caller rol
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import select
 
 from portal.clients.errors import OutcomeUnknown, UpstreamError
 from portal.clients.vaocherapp import Redemption, VaocherAppClient
@@ -108,6 +109,39 @@ class Redeemer:
         raise RuntimeError(message)
 
 
+def ledger_entries(
+    clinic_id: int, rows: Iterable[ReconciliationRow]
+) -> dict[str, ReconciliationLedger]:
+    """The clinic's ledger entries for these rows, by every key they are known under.
+
+    The one rule for "already done", used by the plan and the apply alike: a row is done when
+    the clinic's ledger has a DONE entry under its key or its alternate key (see rows.py)."""
+    keys = {key for row in rows for key in (row.ref, row.alt_ref) if key}
+    if not keys:
+        return {}
+    found: dict[str, ReconciliationLedger] = {}
+    for column in (ReconciliationLedger.key, ReconciliationLedger.alt_key):
+        stmt = select(ReconciliationLedger).where(
+            ReconciliationLedger.clinic_id == clinic_id, column.in_(keys)
+        )
+        for entry in db.session.scalars(stmt):
+            found[entry.key] = entry
+            if entry.alt_key:
+                found.setdefault(entry.alt_key, entry)
+    return found
+
+
+def entry_for(
+    row: ReconciliationRow, entries: dict[str, ReconciliationLedger]
+) -> ReconciliationLedger | None:
+    return entries.get(row.ref) or (entries.get(row.alt_ref) if row.alt_ref else None)
+
+
+def is_done(row: ReconciliationRow, entries: dict[str, ReconciliationLedger]) -> bool:
+    entry = entry_for(row, entries)
+    return entry is not None and entry.state == LedgerState.DONE
+
+
 def reason_for(row: ReconciliationRow) -> str:
     """The redeem reason staff see in VaocherApp: which Cliniko invoice and row."""
     item = f", item {row.invoice_item_id}" if row.invoice_item_id else ""
@@ -119,6 +153,7 @@ def write_intent(row: ReconciliationRow, voucher: Voucher, run_id: int) -> Recon
     entry = ReconciliationLedger(
         clinic_id=row.clinic_id,
         key=row.ref,
+        alt_key=row.alt_ref or None,
         voucher_id=voucher.id,
         amount_cents=row.redeem_cents,
         balance_before_cents=voucher.balance_cents,

@@ -1,10 +1,11 @@
 """Reading an export into voucher rows: which rows are voucher rows, their ledger keys, bad rows.
 
 Ledger key (the identity of an invoice row, the same in every export that contains it):
-`item:<Cliniko invoice item id>` when the export has that column; otherwise
-`inv:<invoice number>:<code>:<amount in cents>:<n>`, n counting identical lines on one invoice.
-Invoice numbers are never reused by Cliniko (cliniko.md §4), so both survive re-exports and
-overlapping date ranges.
+`item:<Cliniko invoice item id>` when the export has that column and the id is exactly an integer;
+otherwise `inv:<invoice number>:<code>:<amount in cents>:<n>`, n counting identical lines on one
+invoice. A row keyed by item id also carries its `inv:` key (`alt_ref`), so exports with, without
+or with spreadsheet-mangled ids ('1.01926E+18') all meet the same ledger entries. Invoice numbers
+are never reused by Cliniko (cliniko.md §4), so both survive re-exports and overlapping ranges.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from portal.services.reconciliation.values import (
 INSERT_BATCH = 1000
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{3,}")
 _VOUCHER_WORDS = ("voucher", "gift")
+_EXACT_ID = re.compile(r"[1-9][0-9]{0,19}")
 
 
 @dataclass
@@ -76,6 +78,7 @@ class ReadStats:
     rows: int = 0
     not_voucher: int = 0
     stored: int = 0
+    mangled_ids: int = 0  # rows whose invoice item id a spreadsheet changed (keyed by number)
     keys: Counter[str] = field(default_factory=Counter)
 
 
@@ -112,6 +115,7 @@ def _base(batch: ReconciliationBatch, raw: RawRow, code: str) -> dict[str, Any]:
         "item_name": cells.get("item_name", "")[:255],
         "voucher_id": None,
         "ref": "",
+        "alt_ref": "",
         "issue_date": None,
         "amount_cents": 0,
         "classification": RowClass.PENDING,
@@ -137,18 +141,27 @@ def _problems(raw: RawRow, row: dict[str, Any]) -> str:
     return ""
 
 
+def exact_item_id(text: str) -> str:
+    """The invoice item id when it is exactly Cliniko's integer; "" for what a spreadsheet made of
+    it ('1.01926E+18', '1019260000000000000.0', a cut-off number), which is never an identity."""
+    return text if _EXACT_ID.fullmatch(text) else ""
+
+
 def _judge(raw: RawRow, row: dict[str, Any], stats: ReadStats) -> None:
     """Classify what can be decided from the row alone; the rest waits for VaocherApp."""
     amount = row["amount_cents"]
-    key = (
-        f"item:{row['invoice_item_id']}"
-        if row["invoice_item_id"]
-        else f"inv:{row['invoice_number']}:{row['code']}:{abs(amount)}"
-    )
-    stats.keys[key] += 1
-    row["ref"] = key if row["invoice_item_id"] else f"{key}:{stats.keys[key]}"
+    by_number = f"inv:{row['invoice_number']}:{row['code']}:{abs(amount)}"
+    stats.keys[by_number] += 1
+    by_number = f"{by_number}:{stats.keys[by_number]}"
+    item_id = exact_item_id(row["invoice_item_id"])
+    if row["invoice_item_id"] and not item_id:
+        stats.mangled_ids += 1
+    key = f"item:{item_id}" if item_id else by_number
+    row["ref"], row["alt_ref"] = key, by_number if item_id else ""
     row["amount_cents"] = abs(amount)
-    if row["invoice_item_id"] and stats.keys[key] > 1:
+    if item_id:
+        stats.keys[key] += 1
+    if item_id and stats.keys[key] > 1:
         row["classification"], row["reason"] = RowClass.AMBIGUOUS, "this row appears twice"
     elif is_true(raw.cells.get("archived", "")):
         row["classification"] = RowClass.AMBIGUOUS
