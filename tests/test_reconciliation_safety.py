@@ -6,12 +6,16 @@ import csv
 import io
 
 import pytest
+import requests
 
-from portal.models.reconciliation import RowClass
+from portal.extensions import db
+from portal.models import AuditEvent, JobRun
+from portal.models.reconciliation import BatchStatus, ReconciliationBatch, RowClass
 from tests.reconciliation_helpers import (
     REC,
     apply,
     export_csv,
+    latest_batch,
     link_bondi,
     plan,
     redeem_posts,
@@ -99,3 +103,102 @@ def test_exports_with_and_without_mangled_ids_meet_the_same_ledger(
     assert {r.classification for r in rows_by_code(third)[code]} == {RowClass.ALREADY}
     assert remote_balance(sandbox, linked, code)["remain_balance"] == 5000
     assert len(redeem_posts(sandbox, code)) == 2
+
+
+def _hand_redeem(sandbox, linked, code: str, cents: int) -> None:
+    body = {"api_key": linked["vaocherapp"]["api_key"], "code": code, "amount": cents}
+    answer = requests.post(f"{sandbox.url}/_sandbox/vaocherapp/redeem", json=body, timeout=5)
+    assert answer.status_code < 300, answer.text
+
+
+def test_a_plan_whose_rows_a_newer_plan_applied_is_out_of_date(
+    linked, sandbox, post, run_worker, client
+):
+    data = export_csv(sandbox, linked)
+    older = plan(post, run_worker, data)
+    newer = plan(post, run_worker, data)
+    apply(post, run_worker, newer)
+    writes = len(redeem_posts(sandbox))
+    page = client.get(f"{REC}/{older.id}").get_data(as_text=True)
+    assert "This plan is out of date" in page
+    assert f"newer reconciliation (#{newer.id})" in page
+    assert 'id="approve"' not in page
+    answer = post(f"{REC}/{older.id}/approve")
+    assert answer.status_code == 303
+    assert db.session.get(ReconciliationBatch, older.id).apply_run_id is None
+    assert len(redeem_posts(sandbox)) == writes
+
+
+def test_a_balance_moved_before_approval_stops_the_apply_before_any_redeem_then_replan(
+    linked, sandbox, post, run_worker, client
+):
+    code = "TRIO-150"
+    days = voucher_on_three_visits(sandbox, linked, code)
+    data = export_csv(sandbox, linked, days[0], days[0])
+    batch = plan(post, run_worker, data)
+    _hand_redeem(sandbox, linked, code, 12000)  # only $30 left; the portal is not told
+    batch = apply(post, run_worker, batch)
+    assert batch.status == BatchStatus.OUT_OF_DATE
+    assert "re-plan" in batch.message
+    assert redeem_posts(sandbox, code) == []
+    run = db.session.get(JobRun, batch.apply_run_id)
+    assert run.status == "failed"
+    assert "out of date" in run.message
+    assert "Re-plan with the same file" in client.get(f"{REC}/{batch.id}").get_data(as_text=True)
+
+    assert post(f"{REC}/{batch.id}/replan").status_code == 303
+    run_worker()
+    again = latest_batch()
+    assert again.id == batch.id
+    assert again.status == BatchStatus.PLANNED
+    assert [r.classification for r in rows_by_code(again)[code]] == [RowClass.DIFFERENCE]
+    apply(post, run_worker, again)
+    assert remote_balance(sandbox, linked, code)["remain_balance"] == 0
+    assert len(redeem_posts(sandbox, code)) == 1
+
+
+def _tripled(data: bytes) -> bytes:
+    """The export with its one voucher line three times over (same invoice item id)."""
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    header = [h.strip().lower() for h in rows[0]]
+    line = next(r for r in rows[1:] if r[header.index("total")].startswith("-"))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([rows[0], line, line, line])
+    return out.getvalue().encode()
+
+
+def test_a_person_decides_ambiguous_rows_and_the_decision_is_kept(
+    linked, sandbox, post, run_worker, client
+):
+    code = "TRIO-150"
+    days = voucher_on_three_visits(sandbox, linked, code)
+    batch = plan(post, run_worker, _tripled(export_csv(sandbox, linked, days[0], days[0])))
+    first, twin, third = rows_by_code(batch)[code]
+    assert [r.classification for r in (first, twin, third)] == [
+        RowClass.REDEEM,
+        RowClass.AMBIGUOUS,
+        RowClass.AMBIGUOUS,
+    ]
+    assert "Redeem this row" in client.get(f"{REC}/{batch.id}").get_data(as_text=True)
+
+    url = f"{REC}/{batch.id}/rows/{twin.id}/decide"
+    assert post(url, {"decision": "redeem", "note": " "}).status_code == 303  # why is needed
+    assert rows_by_code(latest_batch())[code][1].classification == RowClass.AMBIGUOUS
+    note = "two visits on one invoice, checked in Cliniko"
+    assert post(url, {"decision": "redeem", "note": note}).status_code == 303
+    ignore = f"{REC}/{batch.id}/rows/{third.id}/decide"
+    assert post(ignore, {"decision": "ignore", "note": "exported twice"}).status_code == 303
+
+    first, twin, third = rows_by_code(latest_batch())[code]
+    assert twin.classification == RowClass.REDEEM
+    assert twin.ref != first.ref
+    assert (twin.decision_note, twin.decided_by_id is not None) == (note, True)
+    assert third.excluded
+    events = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "reconciliation.decide_row")
+    ).all()
+    assert [e.detail["decision"] for e in events] == ["redeem", "ignore"]
+
+    assert apply(post, run_worker, latest_batch()).status == "applied"
+    assert len(redeem_posts(sandbox, code)) == 2
+    assert remote_balance(sandbox, linked, code)["remain_balance"] == 5000

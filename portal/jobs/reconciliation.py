@@ -26,6 +26,7 @@ from portal.services.reconciliation.plan import (
     voucher_refs,
 )
 from portal.services.reconciliation.redeem import NothingToDo
+from portal.services.reconciliation.review import mark_out_of_date
 from portal.services.reconciliation.rows import store_rows
 
 from .context import Deferred, ItemSkipped, RunContext, WorkItem
@@ -102,6 +103,8 @@ def run_apply(ctx: RunContext) -> None:
     # own, so the next vouchers' redeems go on while they wait for their turn.
     cliniko_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cliniko-{ctx.run_id}")
     try:
+        if not ctx.is_retry:
+            _recheck(ctx, batch, upstreams)
         ordered = ap.apply_steps(batch)
         steps = {s.ref: s for s in ordered}
         rows = ap.RowsAhead(ordered)
@@ -127,6 +130,17 @@ def run_apply(ctx: RunContext) -> None:
         db.session.rollback()
         ap.finish_batch(batch, ctx.run.failed_count, ctx.cancelled)
         db.session.commit()
+
+
+def _recheck(ctx: RunContext, batch: ReconciliationBatch, upstreams: ap.Upstreams) -> None:
+    """Approval re-checks balances first: a plan whose vouchers moved is out of date, not
+    half-applied with failures no retry could fix."""
+    ctx.note("Checking the vouchers' balances in VaocherApp before redeeming…")
+    reason = upstreams.recheck_balances(batch)
+    if reason:
+        mark_out_of_date(batch, reason)
+        db.session.commit()
+        raise DomainError(f"The plan is out of date — re-plan it: {reason} Nothing was redeemed.")
 
 
 PLAN_KIND = JobKind("reconciliation.plan", "Plan reconciliation", run_plan)

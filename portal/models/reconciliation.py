@@ -32,6 +32,7 @@ class BatchStatus(StrEnum):
     APPLYING = "applying"
     APPLIED = "applied"
     FAILED = "failed"
+    OUT_OF_DATE = "out_of_date"  # its vouchers changed after planning: re-plan before applying
 
 
 class RowClass(StrEnum):

@@ -31,11 +31,17 @@ from portal.services.reconciliation.batches import (
     toggle_exclusion,
 )
 from portal.services.reconciliation.export_reader import FIELDS, REQUIRED, ExportError
+from portal.services.reconciliation.review import (
+    DECISIONS,
+    decide_row,
+    out_of_date_reason,
+    replan_batch,
+)
 from portal.services.vouchers.browser import vaocherapp_link
 from portal.tenancy import Capability, current_clinic, owned_or_404, require, scope_to_clinic
 
 from .csv_export import csv_response
-from .htmx import page_or_fragment, paginate, see_other
+from .htmx import done, page_or_fragment, paginate, see_other
 from .runs import start_or_show
 from .transaction import failed, failed_page
 
@@ -144,6 +150,8 @@ def _show_context(batch: ReconciliationBatch) -> dict[str, object]:
         "labels": CLASS_LABELS,
         "planned": planned_cents(batch),
         "ids_changed": ids_changed_by_spreadsheet(batch),
+        "stale": out_of_date_reason(batch) if batch.can_edit_plan else "",
+        "decisions": DECISIONS,
         "to_archive": items_to_archive(batch) if batch.can_edit_plan else 0,
         "confirm_form": ConfirmForm(),
     }
@@ -180,6 +188,10 @@ def approve(batch_id: int) -> str | BaseResponse:
     require(Capability.RUN_JOBS)
     batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
     form = ConfirmForm()
+    stale = out_of_date_reason(batch) if batch.can_edit_plan else ""
+    if stale:
+        back = url_for("reconciliation.show", batch_id=batch.id)
+        return failed(f"This plan is out of date — re-plan it: {stale}", back)
     if request.method == "GET" or not form.validate_on_submit():
         return render_template(
             "reconciliation/confirm_apply.html",
@@ -193,6 +205,29 @@ def approve(batch_id: int) -> str | BaseResponse:
     except DomainError as error:
         return failed(str(error), url_for("reconciliation.show", batch_id=batch.id))
     return _start(batch, "reconciliation.apply")
+
+
+@bp.post("/<int:batch_id>/replan")
+def replan(batch_id: int) -> BaseResponse:
+    require(Capability.RUN_JOBS)
+    batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    replan_batch(batch, current_user)
+    return _start(batch, "reconciliation.plan")
+
+
+@bp.post("/<int:batch_id>/rows/<int:row_id>/decide")
+def decide(batch_id: int, row_id: int) -> BaseResponse:
+    require(Capability.RUN_JOBS)
+    batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
+    row = owned_or_404(ReconciliationRow, current_clinic(), row_id)
+    if row.batch_id != batch.id or not ConfirmForm().validate_on_submit():
+        abort(400)
+    decision = request.form.get("decision", "")
+    decide_row(batch, row, current_user, decision, request.form.get("note", ""))
+    back = url_for("reconciliation.show", batch_id=batch.id) + f"#row-{row.id}"
+    return done(f"Row {row.row_number}: {DECISIONS[decision].lower()} — recorded.", back)
 
 
 @bp.get("/<int:batch_id>/report.csv")

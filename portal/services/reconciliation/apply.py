@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from portal.clients.cliniko import ClinikoClient
@@ -28,7 +28,9 @@ from portal.models.types import utcnow
 from portal.services.connections.cliniko import cliniko_client
 from portal.services.connections.records import linked_connection
 from portal.services.connections.vaocherapp import vaocherapp_client
-from portal.services.vouchers.records import record_voucher_event
+from portal.services.reconciliation.plan import prefetch_vouchers
+from portal.services.reconciliation.review import moved_balance, planned_balances
+from portal.services.vouchers.records import apply_remote_state, record_voucher_event
 
 from .redeem import NothingToDo, Redeemer, entry_for, ledger_entries
 
@@ -141,6 +143,26 @@ class Upstreams:
 
         return partial(push_item_change, self.cliniko, change), finish
 
+    def recheck_balances(self, batch: ReconciliationBatch) -> str:
+        """Before the first redeem: has any voucher's balance moved since the plan read it?
+        The reason (and the fresher balance kept locally), or "" when the plan still holds."""
+        planned = planned_balances(batch)
+        client = self.redeemer.vaocher
+        prefetched = prefetch_vouchers(client, set(planned))
+        for code, balance in planned.items():
+            remote = prefetched.get(code) or client.get_voucher(code)
+            reason = moved_balance(batch, remote, balance)
+            if reason:
+                local = db.session.scalar(
+                    select(Voucher).where(
+                        Voucher.clinic_id == batch.clinic_id, func.upper(Voucher.code) == code
+                    )
+                )
+                if local is not None:
+                    apply_remote_state(local, remote)
+                return reason
+        return ""
+
     def close(self) -> None:
         self.redeemer.vaocher.close()
         self.cliniko.close()
@@ -222,6 +244,8 @@ def redeemed_in_run(batch: ReconciliationBatch, voucher_id: int) -> bool:
 
 
 def finish_batch(batch: ReconciliationBatch, failed: int, cancelled: bool) -> None:
+    if batch.status == BatchStatus.OUT_OF_DATE:
+        return  # stopped before the first redeem: it says why, and offers a re-plan
     batch.status = BatchStatus.APPLYING if cancelled else BatchStatus.APPLIED
     batch.message = (
         "Cancelled: finish the unfinished rows from the run page."

@@ -31,6 +31,7 @@ from portal.services.reconciliation.export_reader import (
     sniff_export,
 )
 from portal.services.reconciliation.plan import reallocate_voucher, summarise
+from portal.services.reconciliation.review import out_of_date_reason
 from portal.tenancy import owned
 
 CHUNK = 1024 * 1024
@@ -145,6 +146,9 @@ def approve_batch(batch: ReconciliationBatch, actor: User) -> None:
         raise DomainError("Only a finished plan that has not been applied can be approved.")
     if not planned_cents(batch)[0] and not items_to_archive(batch):
         raise DomainError("There is nothing to redeem or archive in this plan.")
+    stale = out_of_date_reason(batch)
+    if stale:
+        raise DomainError(f"This plan is out of date — re-plan it: {stale}")
     batch.approved_by_id, batch.approved_at = actor.id, utcnow()
     batch.status = BatchStatus.APPLYING
     record_event(
