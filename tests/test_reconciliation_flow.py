@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import requests
 
 from portal.extensions import db
@@ -17,7 +16,6 @@ from tests.reconciliation_helpers import (
     apply,
     export_csv,
     latest_batch,
-    link_bondi,
     plan,
     redeem_posts,
     remote_balance,
@@ -25,11 +23,6 @@ from tests.reconciliation_helpers import (
     voucher,
     voucher_on_three_visits,
 )
-
-
-@pytest.fixture
-def linked(app, demo, login, post, sandbox, tmp_path):
-    return link_bondi(app, login, post, sandbox, tmp_path)
 
 
 def _classes(batch) -> dict[str, list[str]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 import requests
 
 from portal.extensions import db
@@ -16,18 +15,12 @@ from tests.reconciliation_helpers import (
     apply,
     export_csv,
     latest_batch,
-    link_bondi,
     plan,
     redeem_posts,
     remote_balance,
     rows_by_code,
     voucher_on_three_visits,
 )
-
-
-@pytest.fixture
-def linked(app, demo, login, post, sandbox, tmp_path):
-    return link_bondi(app, login, post, sandbox, tmp_path)
 
 
 def excel_mangled(data: bytes) -> bytes:

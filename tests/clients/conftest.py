@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,6 +13,8 @@ from portal.clients.base import HttpOptions
 from portal.clients.ratelimit import clear_shared_limiters
 from portal.clients.reckon import ReckonClient
 from portal.clients.reckon_identity import ReckonIdentityClient, Tokens
+
+T = TypeVar("T")
 
 # Small timeouts and backoffs keep fault tests fast; the retry logic is the production one.
 FAST = HttpOptions(
@@ -138,25 +140,36 @@ def stored() -> list[Tokens]:
 
 
 @pytest.fixture
-def make_reckon(sandbox, app_creds, identity, stored):
-    """A factory: a Reckon API client on the sandbox for the given tokens, saving refreshes."""
-    made: list[ReckonClient] = []
+def closing() -> Iterator[Callable[[T], T]]:
+    """Keep a client the test makes and close it when the test ends."""
+    made: list[Any] = []
 
-    def make(tokens: Tokens) -> ReckonClient:
-        client = ReckonClient(
-            tokens,
-            subscription_key=app_creds["subscription_key"],
-            identity=identity,
-            on_tokens=stored.append,
-            base_url=f"{sandbox.url}/reckon/r1/v2",
-            options=FAST,
-        )
+    def keep(client: T) -> T:
         made.append(client)
         return client
 
-    yield make
+    yield keep
     for client in made:
         client.close()
+
+
+@pytest.fixture
+def make_reckon(sandbox, app_creds, identity, stored, closing):
+    """A factory: a Reckon API client on the sandbox for the given tokens, saving refreshes."""
+
+    def make(tokens: Tokens) -> ReckonClient:
+        return closing(
+            ReckonClient(
+                tokens,
+                subscription_key=app_creds["subscription_key"],
+                identity=identity,
+                on_tokens=stored.append,
+                base_url=f"{sandbox.url}/reckon/r1/v2",
+                options=FAST,
+            )
+        )
+
+    return make
 
 
 @pytest.fixture

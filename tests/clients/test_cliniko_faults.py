@@ -15,9 +15,7 @@ from tests.clients.conftest import FAST
 
 
 @pytest.fixture
-def make_client(sandbox, clinic):
-    made: list[ClinikoClient] = []
-
+def make_client(sandbox, clinic, closing):
     def make(**kw) -> ClinikoClient:
         client = ClinikoClient(
             clinic["cliniko"]["api_key"],
@@ -26,12 +24,9 @@ def make_client(sandbox, clinic):
             base_url_template=f"{sandbox.url}/cliniko/{{shard}}/v1",
             **{"options": FAST, **kw},
         )
-        made.append(client)
-        return client
+        return closing(client)
 
-    yield make
-    for client in made:
-        client.close()
+    return make
 
 
 def statuses(control, method: str = "GET") -> list[int]:

@@ -14,20 +14,13 @@ from tests.clients.conftest import FAST
 
 
 @pytest.fixture
-def make_client(sandbox, clinic):
-    made: list[VaocherAppClient] = []
-
+def make_client(sandbox, clinic, closing):
     def make(**kw) -> VaocherAppClient:
         key = kw.pop("api_key", clinic["vaocherapp"]["api_key"])
-        client = VaocherAppClient(
-            key, base_url=f"{sandbox.url}/vaocherapp/v1", **{"options": FAST, **kw}
-        )
-        made.append(client)
-        return client
+        url = f"{sandbox.url}/vaocherapp/v1"
+        return closing(VaocherAppClient(key, base_url=url, **{"options": FAST, **kw}))
 
-    yield make
-    for client in made:
-        client.close()
+    return make
 
 
 @pytest.fixture
