@@ -67,6 +67,9 @@ class BaseConfig:
     RECONCILIATION_MAX_UPLOAD_BYTES = int(os.environ.get("RECONCILIATION_MAX_UPLOAD_MB", "200")) * (
         1024 * 1024
     )
+    # A webhook is small JSON; its body is refused past this while being read, before its
+    # signature is checked (an unauthenticated sender cannot make a worker buffer megabytes).
+    WEBHOOK_MAX_BYTES = int(os.environ.get("WEBHOOK_MAX_KB", "256")) * 1024
     MAX_CONTENT_LENGTH = RECONCILIATION_MAX_UPLOAD_BYTES + 1024 * 1024  # the upload plus its form
     RECONCILIATION_UPLOAD_DIR = os.environ.get(
         "RECONCILIATION_UPLOAD_DIR", str(VAR_DIR / "uploads")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.extensions import csrf
 from portal.jobs.start import start_follow_up
@@ -28,12 +29,18 @@ bp = Blueprint("webhooks", __name__)
 csrf.exempt(bp)  # signed by VaocherApp instead; there is no session to forge
 
 
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge) -> tuple[dict[str, str], int]:
+    limit = current_app.config["WEBHOOK_MAX_BYTES"] // 1024
+    return {"error": f"A webhook body may be at most {limit} KB."}, 413
+
+
 @bp.post("/hooks/vaocherapp/<token>")
 def vaocherapp(token: str) -> tuple[dict[str, str], int]:
     conn = connection_for_webhook(token)
     if conn is None or not conn.sealed_secrets:
         abort(404)
-    body = request.get_data(cache=False)
+    body = _bounded_body(current_app.config["WEBHOOK_MAX_BYTES"])
     try:
         verify_signature(conn, body, request.headers.get(SIGNATURE_HEADER))
     except BadSignature as error:
@@ -47,6 +54,22 @@ def vaocherapp(token: str) -> tuple[dict[str, str], int]:
         clinic, delivery_id = conn.clinic, delivery.id
         after_commit(lambda: _start_intake(clinic, delivery_id))  # the run must see it stored
     return {"status": "accepted" if is_new else "duplicate", "delivery": str(delivery.id)}, 202
+
+
+def _bounded_body(limit: int) -> bytes:
+    """The body, read a piece at a time and refused (413) past `limit`: a declared length is
+    refused unread, a chunked one as soon as it grows past the limit."""
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    pieces: list[bytes] = []
+    size = 0
+    while size <= limit:
+        piece = request.stream.read(min(64 * 1024, limit + 1 - size))
+        if not piece:
+            return b"".join(pieces)
+        pieces.append(piece)
+        size += len(piece)
+    raise RequestEntityTooLarge()
 
 
 def _start_intake(clinic: Clinic, delivery_id: int) -> None:

@@ -51,8 +51,10 @@ class ParsedDelivery:
 def verify_signature(conn: Connection, body: bytes, signature: str | None) -> None:
     """Constant-time check of the hex HMAC-SHA256 of the raw body."""
     secret = secrets_of(conn).get("webhook_secret", "")
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not signature or not hmac.compare_digest(expected, signature.strip().lower()):
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    # Compared as bytes: a header with non-ASCII characters is simply wrong, never an error.
+    given = (signature or "").strip().lower().encode("utf-8", "replace")
+    if not given or not hmac.compare_digest(expected, given):
         raise BadSignature("The webhook signature does not match this clinic's secret.")
 
 
