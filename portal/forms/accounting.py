@@ -14,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Optional, Regexp
 
+from portal.forms.dates import SaneDate
 from portal.services.accounting.schedule import KINDS, WEEKDAYS
 from portal.services.accounting.setup import NAMING
 
@@ -37,7 +38,7 @@ class SettingsForm(FlaskForm):
         choices=[SelectChoice(k, v) for k, v in NAMING.items()],
         validators=[DataRequired()],
     )
-    sync_from = DateField("Sync invoices issued from", validators=[Optional()])
+    sync_from = DateField("Sync invoices issued from", validators=[Optional(), SaneDate()])
     sync_items = BooleanField("Items (products and billable items)")
     sync_customers = BooleanField("Customers (patients with invoices)")
     sync_invoices = BooleanField("Invoices")
@@ -68,5 +69,5 @@ class SyncForm(FlaskForm):
 
 
 class ReportForm(FlaskForm):
-    start = DateField("From", validators=[DataRequired()])
-    end = DateField("To", validators=[DataRequired()])
+    start = DateField("From", validators=[DataRequired(), SaneDate()])
+    end = DateField("To", validators=[DataRequired(), SaneDate()])

@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectChoice, SelectField
 from wtforms.validators import NumberRange, Optional
 
+from portal.forms.dates import SaneDate
+
 
 class ConfirmForm(FlaskForm):
     """An empty form whose only job is carrying the CSRF token of a button."""
@@ -19,5 +21,5 @@ class RunFilterForm(FlaskForm):
 
     status = SelectField("Status", choices=[SelectChoice("", "Any status")], validate_choice=False)
     kind = SelectField("Kind", choices=[SelectChoice("", "Any kind")], validate_choice=False)
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = DateField("From", validators=[Optional(), SaneDate()])
+    date_to = DateField("To", validators=[Optional(), SaneDate()])

@@ -3,10 +3,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
+
+
+class RowId(IntegerConverter):
+    """`<int:…>` in every route: an id past the database's 32-bit integers is simply not found
+    (a 20-digit id overflowed SQLite and PostgreSQL into a 500)."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = RowId  # before any rule is added
     from . import (
         agency,
         auth,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from flask_login import current_user
 
 from portal.extensions import htmx
@@ -30,6 +30,18 @@ def _navigation() -> dict[str, Any]:
     }
 
 
+# url_for's own keywords, which a query string must never supply.
+_RESERVED = {"endpoint", "values", "_method", "_external", "_anchor", "_scheme"}
+
+
+def query_args(**overrides: Any) -> dict[str, Any]:
+    """The request's query arguments, safe to pass on to url_for: none of url_for's own keywords,
+    none that would replace the page's path arguments (its clinic, its run), then `overrides`."""
+    taken = _RESERVED | set(request.view_args or {})
+    kept = {k: v for k, v in request.args.items() if k not in taken and not k.startswith("_")}
+    return kept | overrides
+
+
 def register_context(app: Flask) -> None:
     app.add_template_filter(money)
 
@@ -38,6 +50,7 @@ def register_context(app: Flask) -> None:
         return {
             **_navigation(),
             "can": can,
+            "query_args": query_args,
             "Capability": Capability,
             "Role": Role,
             "demo_mode": current_app.config["DEMO_MODE"],

@@ -32,7 +32,10 @@ def done(message: str, location: str, category: str = "success") -> BaseResponse
     return see_other(location)
 
 
+MAX_PAGE = 100_000  # past any real list; a 20-digit page number must not reach the database
+
+
 def paginate(stmt: Any, per_page: int) -> Any:
     """A Flask-SQLAlchemy page of `stmt` from ?page=N (out-of-range pages come back empty)."""
-    page = request.args.get("page", 1, type=int) or 1
+    page = min(request.args.get("page", 1, type=int) or 1, MAX_PAGE)
     return db.paginate(stmt, page=max(page, 1), per_page=per_page, error_out=False)

@@ -51,8 +51,8 @@ def index() -> str:
     filters = RunFilters(
         status=form.status.data or "",
         kind=form.kind.data or "",
-        date_from=form.date_from.data,
-        date_to=form.date_to.data,
+        date_from=None if form.date_from.errors else form.date_from.data,
+        date_to=None if form.date_to.errors else form.date_to.data,
     )
     page = paginate(runs_query(current_clinic(), filters), current_app.config["PAGE_SIZE"])
     kinds = available_kinds(current_app.config["DEMO_MODE"])

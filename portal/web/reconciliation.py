@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
@@ -73,8 +83,11 @@ def _links() -> dict[str, object]:
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
     limit = current_app.config["RECONCILIATION_MAX_UPLOAD_BYTES"] // (1024 * 1024)
-    flash(f"The file is larger than {limit} MB. Export a shorter date range.", "error")
-    return _index_page(UploadForm()), 413
+    message = f"The file is larger than {limit} MB. Export a shorter date range."
+    if g.get("clinic") is None:  # refused while reading the form, before the clinic was loaded
+        return render_template("errors/error.html", code=413, message=message), 413
+    flash(message, "error")
+    return _index_page(UploadForm(formdata=None)), 413  # the body must not be read again
 
 
 def _index_page(form: UploadForm) -> str:
