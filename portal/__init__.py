@@ -58,9 +58,24 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     redis_holder.init_app(app)
+    _init_sessions(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _init_sessions(app: Flask) -> None:
+    """Sessions live in Redis, one key per session that expires when the session goes idle."""
+    from datetime import timedelta
+
+    from flask_session import Session
+
+    redis = redis_holder.get_or_none_for(app)
+    if redis is None:
+        return  # no Redis (a bare test app): Flask's signed cookie session
+    app.config["SESSION_REDIS"] = redis
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    Session(app)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -27,6 +27,12 @@ class BaseConfig:
     RQ_QUEUE = os.environ.get("RQ_QUEUE", "portal")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Server-side sessions in Redis (Flask-Session): signing out deletes the session, so a copied
+    # cookie is dead; idle sessions expire with their Redis key (ASVS 3.3.2: idle and absolute).
+    SESSION_TYPE = "redis"
+    SESSION_KEY_PREFIX = "portal:session:"
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    SESSION_ABSOLUTE_HOURS = float(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_HEADERS = ["X-CSRFToken"]

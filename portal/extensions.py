@@ -53,6 +53,9 @@ class RedisHolder:
         url = app.config["REDIS_URL"]
         app.extensions[self.key] = Redis.from_url(url) if url else None
 
+    def get_or_none_for(self, app: Flask) -> Redis | None:
+        return app.extensions.get(self.key)
+
     def get_or_none(self) -> Redis | None:
         return current_app.extensions.get(self.key)
 

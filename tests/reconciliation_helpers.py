@@ -69,7 +69,9 @@ def latest_batch() -> ReconciliationBatch:
 def rows_by_code(batch: ReconciliationBatch) -> dict[str, list[ReconciliationRow]]:
     out: dict[str, list[ReconciliationRow]] = {}
     for row in db.session.scalars(
-        select(ReconciliationRow).where(ReconciliationRow.batch_id == batch.id)
+        select(ReconciliationRow)
+        .where(ReconciliationRow.batch_id == batch.id)
+        .order_by(ReconciliationRow.row_number)
     ):
         out.setdefault(row.code, []).append(row)
     return out

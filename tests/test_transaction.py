@@ -75,7 +75,8 @@ def _count_in_session(action: str) -> int:
 
 def _flashes(client: Any) -> list[tuple[str, str]]:
     with client.session_transaction() as session:
-        return list(session.get("_flashes", []))
+        # Sessions are stored as msgpack in Redis, which keeps a (category, message) as a list.
+        return [tuple(flash) for flash in session.get("_flashes", [])]
 
 
 def test_a_domain_error_rolls_back_flashes_and_goes_back_where_the_person_was(plumbing):

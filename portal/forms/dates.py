@@ -8,8 +8,8 @@ from typing import Any
 
 from wtforms.validators import ValidationError
 
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2099, 12, 31)
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
 
 
 class SaneDate:

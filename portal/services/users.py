@@ -100,3 +100,33 @@ def user_in_agency_or_none(agency: Agency, user_id: int) -> User | None:
         .limit(1)
     )
     return db.session.scalar(stmt)
+
+
+def end_sessions_of(user: User, actor: User, agency: Agency | None = None) -> None:
+    """Sign the person out of every browser and device, this one included."""
+    user.end_sessions()
+    record_event("user.sign_out_everywhere", actor, agency=agency, target=user.email)
+    db.session.flush()
+
+
+def deactivate_user(agency: Agency, actor: User, user: User) -> None:
+    """The person can no longer sign in, and every session of theirs ends now."""
+    if user.id == actor.id:
+        raise DomainError("You cannot deactivate yourself.")
+    if {m.agency_id for m in user.memberships} - {agency.id}:
+        raise DomainError(
+            "This person also works with another agency: remove them from this agency instead."
+        )
+    is_admin = any(m.role == Role.AGENCY_ADMIN for m in user.memberships)
+    if is_admin and _admin_count(agency, user) == 0:
+        raise DomainError("An agency needs at least one admin; make someone else admin first.")
+    user.active = False
+    user.end_sessions()
+    record_event("user.deactivate", actor, agency=agency, target=user.email)
+    db.session.flush()
+
+
+def reactivate_user(agency: Agency, actor: User, user: User) -> None:
+    user.active = True
+    record_event("user.reactivate", actor, agency=agency, target=user.email)
+    db.session.flush()

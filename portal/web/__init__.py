@@ -21,6 +21,7 @@ class RowId(IntegerConverter):
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = RowId  # before any rule is added
     from . import (
+        account,
         agency,
         auth,
         clinics,
@@ -37,6 +38,7 @@ def register_blueprints(app: Flask) -> None:
     )
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(clinics.bp, url_prefix="/c/<clinic>")
     app.register_blueprint(jobs.bp, url_prefix="/c/<clinic>/jobs")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -15,7 +15,9 @@ from portal.services import DomainError
 from portal.services.connections.records import connection_health
 from portal.services.users import (
     add_user,
+    deactivate_user,
     list_agency_users,
+    reactivate_user,
     remove_user_from_agency,
     set_user_access,
     user_in_agency_or_none,
@@ -117,6 +119,27 @@ def remove_user(user_id: int) -> Response:
     except DomainError as error:
         return failed(str(error), back)
     return done(f"{user.name} no longer has access to this agency.", back)
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
+def deactivate(user_id: int) -> str | Response:
+    require(Capability.MANAGE_USERS)
+    user = _agency_user_or_404(user_id)
+    form = ConfirmForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return render_template("agency/confirm_deactivate.html", user=user, form=form)
+    deactivate_user(current_agency(), current_user, user)
+    return done(f"{user.name} is deactivated and signed out everywhere.", url_for("agency.users"))
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+def reactivate(user_id: int) -> Response:
+    require(Capability.MANAGE_USERS)
+    user = _agency_user_or_404(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    reactivate_user(current_agency(), current_user, user)
+    return done(f"{user.name} can sign in again.", url_for("agency.users"))
 
 
 @bp.get("/audit")

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -15,12 +26,34 @@ from portal.services import DomainError
 from portal.services.accounts import authenticate_user
 from portal.services.audit import record_event
 
+from .htmx import see_other
+
 bp = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(session_user: str) -> User | None:
+    """The person whose session this is, unless their sessions were ended since it began."""
+    user_id, _, epoch = session_user.partition(":")
+    if not (user_id.isdigit() and epoch.isdigit()) or len(user_id) > 10:
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and str(user.session_epoch) == epoch else None
+
+
+@bp.before_app_request
+def _end_old_sessions() -> Response | None:
+    """A session lasts at most SESSION_ABSOLUTE_HOURS from sign-in, however busy (ASVS 3.3.2)."""
+    started = session.get("signed_in_at")
+    if not current_user.is_authenticated or started is None:
+        return None
+    limit = current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
+    if time.time() - float(started) <= limit:
+        return None
+    logout_user()
+    forget_session()
+    flash("Your session has ended; please sign in again.", "info")
+    return see_other(url_for("auth.login"))
 
 
 def _safe_next(target: str | None) -> str:
@@ -44,9 +77,25 @@ def login() -> str | Response | tuple[str, int]:
         except DomainError as error:  # the failed attempt is kept in its own transaction
             flash(str(error), "error")
             return render_template("auth/login.html", form=form), 401
-        login_user(user, remember=bool(form.remember.data))
+        _new_session(user)
         return redirect(_safe_next(request.args.get("next")), code=303)
     return render_template("auth/login.html", form=form)
+
+
+def _new_session(user: User) -> None:
+    """A fresh session id at sign-in (no fixation), marked with when it began."""
+    regenerate = getattr(current_app.session_interface, "regenerate", None)
+    if regenerate is not None:
+        regenerate(session)  # a new id; the old one is deleted from Redis
+    forget_session()
+    login_user(user)  # no remember-me cookie: it would outlive the idle and absolute limits
+    session["signed_in_at"] = time.time()
+
+
+def forget_session() -> None:
+    """Empty the session, CSRF token included (the next page makes a new one)."""
+    session.clear()
+    g.pop("csrf_token", None)
 
 
 @bp.post("/logout")
@@ -54,5 +103,6 @@ def login() -> str | Response | tuple[str, int]:
 def logout() -> Response:
     record_event("user.sign_out", current_user)
     logout_user()
+    forget_session()  # the server-side session is deleted: a copy of its cookie is worth nothing
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), code=303)
