@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
         auth,
         clinics,
         connections,
+        demo_mail,
         errors,
         home,
         jobs,
@@ -34,6 +35,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(reconciliation.bp, url_prefix="/c/<clinic>/reconciliation")
     app.register_blueprint(agency.bp, url_prefix="/a/<agency>")
+    app.register_blueprint(demo_mail.bp, url_prefix="/demo/sent-emails")
     from .accounting import bp as accounting_bp
 
     app.register_blueprint(accounting_bp, url_prefix="/c/<clinic>/accounting")
