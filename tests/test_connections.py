@@ -257,5 +257,5 @@ def test_agency_dashboard_shows_connection_health(demo, login, client, post, acc
     login("demo@example.com")
     post(f"{BONDI}/cliniko", {"api_key": accounts["cliniko"]["api_key"]})
     page = client.get("/a/harbour/").get_data(as_text=True)
-    assert page.count('class="status status-conn-ok"') == 1
-    assert page.count('class="status status-conn-not_linked"') == 8
+    assert page.count('class="dot dot-ok"') == 1
+    assert page.count('class="dot dot-not_linked"') == 8

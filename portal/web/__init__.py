@@ -15,6 +15,7 @@ def register_blueprints(app: Flask) -> None:
         demo_mail,
         errors,
         home,
+        inbox,
         jobs,
         oauth,
         patient_button,
@@ -35,6 +36,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(reconciliation.bp, url_prefix="/c/<clinic>/reconciliation")
     app.register_blueprint(agency.bp, url_prefix="/a/<agency>")
+    app.register_blueprint(inbox.agency_bp, url_prefix="/a/<agency>/inbox")
+    app.register_blueprint(inbox.clinic_bp, url_prefix="/c/<clinic>/inbox")
     app.register_blueprint(demo_mail.bp, url_prefix="/demo/sent-emails")
     from .accounting import bp as accounting_bp
 

@@ -28,6 +28,7 @@ from portal.models.types import utcnow
 from portal.services.connections.cliniko import cliniko_client
 from portal.services.connections.records import linked_connection
 from portal.services.connections.vaocherapp import vaocherapp_client
+from portal.services.problems.sources import note_apply_outcome
 from portal.services.vouchers.records import record_voucher_event
 
 from .redeem import NothingToDo, Redeemer
@@ -234,4 +235,5 @@ def finish_batch(batch: ReconciliationBatch, failed: int, cancelled: bool) -> No
         if failed
         else ""
     )
+    note_apply_outcome(batch, failed, cancelled)
     db.session.flush()
