@@ -9,6 +9,7 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from . import (
         agency,
+        alerts,
         auth,
         clinics,
         connections,
@@ -38,6 +39,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(agency.bp, url_prefix="/a/<agency>")
     app.register_blueprint(inbox.agency_bp, url_prefix="/a/<agency>/inbox")
     app.register_blueprint(inbox.clinic_bp, url_prefix="/c/<clinic>/inbox")
+    app.register_blueprint(alerts.bp, url_prefix="/alerts")
     app.register_blueprint(demo_mail.bp, url_prefix="/demo/sent-emails")
     from .accounting import bp as accounting_bp
 

@@ -18,6 +18,7 @@ from portal.forms.jobs import ConfirmForm
 from portal.models import Clinic, Problem, Severity, User
 from portal.models.types import utcnow
 from portal.services import DomainError
+from portal.services.problems.alerts import remember_base_url
 from portal.services.problems.inbox import (
     AGES,
     VIEWS,
@@ -68,6 +69,7 @@ class Scope:
 
 
 def _scope() -> Scope:
+    remember_base_url(request.host_url)  # for links in mail when PUBLIC_BASE_URL is unset
     if request.blueprint == "agency_inbox":
         agency = current_agency()
         visible = agency_clinics_for(current_user, agency, Capability.VIEW)
