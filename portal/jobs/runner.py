@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import ItemOutcome, JobItem, JobRun, JobStatus, RetryMode
 from portal.models.types import utcnow
 from portal.services import DomainError
-from portal.services.problems.sources import note_run_outcome
+from portal.services.problems.sources import note_connection_states, note_run_outcome
 from portal.services.problems.state import refresh_state_problems
 
 from .context import Heartbeat, RunContext
@@ -107,6 +107,7 @@ def _note_problems(run: JobRun, retrying: bool) -> None:
     whatever happens here)."""
     try:
         note_run_outcome(run, retrying=retrying)
+        note_connection_states(run.clinic)
         refresh_state_problems([run.clinic])
         db.session.commit()
     except Exception:

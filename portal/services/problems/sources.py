@@ -109,6 +109,13 @@ def note_connection_health(conn: Connection) -> None:
     raise_problem(clinic, kind, provider, title=title, details=conn.last_error, link=link)
 
 
+def note_connection_states(clinic: Clinic) -> None:
+    """The stored health of each of the clinic's connections, after a run: a check recorded in
+    its own transaction (the run failed and rolled back) still gets its problem this way."""
+    for conn in db.session.scalars(select(Connection).where(Connection.clinic_id == clinic.id)):
+        note_connection_health(conn)
+
+
 ROW_KINDS = {
     RowClass.UNKNOWN: (ProblemKind.ROWS_UNKNOWN, "have a voucher code VaocherApp does not know"),
     RowClass.AMBIGUOUS: (ProblemKind.ROWS_AMBIGUOUS, "are ambiguous and need a look"),
