@@ -349,3 +349,18 @@ def test_inbox_pages_need_a_csrf_token_to_act(demo, login, client):
     csrf_token(client)
     response = client.post("/a/harbour/inbox/bulk", data={"ids": bondi.id, "action": "snooze"})
     assert response.status_code == 400
+
+
+def test_the_expiry_window_is_a_clinic_setting(demo, login, client, post):
+    login("manager@example.com")
+    assert post("/c/bondi-physio/expiry-window", {"days": 14}).status_code == 303
+    db.session.expire_all()
+    assert demo["clinics"]["bondi-physio"].expiry_window_days == 14
+    assert "clinic.expiry_window" in _actions()
+    post("/c/bondi-physio/expiry-window", {"days": 0})
+    page = client.get("/c/bondi-physio/").get_data(as_text=True)
+    assert "Choose between 1 and 365 days." in page
+    assert 'value="14"' in page
+    post("/logout")
+    login("viewer@example.com")
+    assert post("/c/bondi-physio/expiry-window", {"days": 3}).status_code == 403

@@ -13,9 +13,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import Clinic, Problem, ProblemState, SyncRecord, Voucher
+from portal.models import Clinic, Problem, ProblemState, SyncRecord, User, Voucher
 from portal.models.reconciliation import BatchStatus, ReconciliationBatch
 from portal.models.types import utcnow
+from portal.services import DomainError
+from portal.services.audit import record_event
 
 from .kinds import ProblemKind
 from .record import path_for, raise_problem, resolve_automatically
@@ -167,3 +169,15 @@ def _resolve_the_rest(ids: list[int], still: set[tuple[int, str, str]]) -> None:
     for problem in db.session.scalars(stmt):
         if (problem.clinic_id, problem.kind, problem.subject) not in still:
             resolve_automatically(problem, "nothing is left in that state")
+
+
+MAX_EXPIRY_WINDOW_DAYS = 365
+
+
+def set_expiry_window(clinic: Clinic, actor: User, days: int) -> None:
+    """How many days ahead an expiring voucher becomes a problem for this clinic (default 30)."""
+    if not 1 <= days <= MAX_EXPIRY_WINDOW_DAYS:
+        raise DomainError(f"Choose between 1 and {MAX_EXPIRY_WINDOW_DAYS} days.")
+    before, clinic.expiry_window_days = clinic.expiry_window_days, days
+    record_event("clinic.expiry_window", actor, clinic=clinic, detail={"from": before, "to": days})
+    refresh_state_problems([clinic])
