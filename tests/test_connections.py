@@ -276,7 +276,7 @@ def test_a_revoked_key_raises_reconnect_needed_and_a_good_check_resolves_it(
     db.session.expire_all()
     problems = {p.kind: p for p in db.session.scalars(db.select(Problem))}
     reconnect = problems["connection_reconnect"]
-    assert (reconnect.severity, reconnect.state) == ("critical", "open")
+    assert (reconnect.severity, reconnect.state, reconnect.count) == ("critical", "open", 1)
     assert reconnect.title == "Reconnect Cliniko: it no longer accepts the portal's credentials"
     assert problems["run_failed"].title.startswith("Check connections failed (run #")
     assert problems["run_failed"].severity == "warning"  # connection checks are not critical

@@ -18,13 +18,14 @@ from portal.models import (
     JobRun,
     JobStatus,
     MismatchReport,
+    ProblemState,
     Provider,
     Severity,
 )
 from portal.models.reconciliation import ReconciliationBatch, RowClass
 
 from .kinds import ProblemKind
-from .record import path_for, raise_problem, resolve_problem
+from .record import find_problem, path_for, raise_problem, resolve_problem
 
 # A failed run of these job kinds is critical (mailed at once): money or the books are stuck.
 # Named here, not imported from portal.jobs, which services never import.
@@ -113,6 +114,10 @@ def note_connection_states(clinic: Clinic) -> None:
     """The stored health of each of the clinic's connections, after a run: a check recorded in
     its own transaction (the run failed and rolled back) still gets its problem this way."""
     for conn in db.session.scalars(select(Connection).where(Connection.clinic_id == clinic.id)):
+        unhealthy = conn.status in (ConnectionStatus.FAILING, ConnectionStatus.RECONNECT_NEEDED)
+        known = find_problem(clinic, ProblemKind.CONNECTION_FAILING, conn.provider)
+        if unhealthy and known is not None and known.state != ProblemState.RESOLVED:
+            continue  # already recorded where the check happened: not seen twice
         note_connection_health(conn)
 
 
