@@ -10,7 +10,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import ROOT, load_config
-from .extensions import csrf, db, htmx, login_manager, migrate, redis_holder
+from .extensions import csrf, db, htmx, login_manager, mail, migrate, redis_holder
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -53,6 +53,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "portal" / "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
+    mail.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."

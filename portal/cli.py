@@ -79,3 +79,24 @@ def register_commands(app: Flask) -> None:
         count = sweep_stale_runs()
         db.session.commit()
         click.echo(f"{count} run(s) marked interrupted.")
+
+    @app.cli.command("send-digests")
+    def send_digests_command() -> None:
+        """Send the alert digests that are due now (and any immediate alerts waiting)."""
+        from .services.problems.alerts import send_due_alerts
+
+        if not current_app.config.get("MAIL_SERVER"):
+            raise click.ClickException("MAIL_SERVER is not set: nothing can be sent.")
+        sent = send_due_alerts()
+        click.echo(f"{sent.digests} digest(s) and {sent.immediate} immediate alert(s) sent.")
+
+    @app.cli.command("refresh-problems")
+    def refresh_problems_command() -> None:
+        """Raise and resolve every clinic's state problems now (the worker does it hourly)."""
+        from .models import Clinic
+        from .services.problems.state import refresh_state_problems
+
+        clinics = list(db.session.scalars(db.select(Clinic)))
+        refresh_state_problems(clinics)
+        db.session.commit()
+        click.echo(f"State problems refreshed for {len(clinics)} clinic(s).")

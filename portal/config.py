@@ -83,6 +83,18 @@ class BaseConfig:
     # An interrupted redeem is judged from the balance only after this long (a late answer
     # could still land before then); longer than the VaocherApp client's read timeout.
     RECONCILIATION_SETTLE_SECONDS = float(os.environ.get("RECONCILIATION_SETTLE_SECONDS", "45"))
+    # Outgoing mail (Flask-Mailman). No MAIL_SERVER: nothing is sent (demo: ./run.sh starts a
+    # local SMTP sink and sets it). MAIL_SINK_DIR: where that sink stores what it captured.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes")
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "").lower() in ("1", "true", "yes")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Clinic Portal <portal@localhost>")
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "20"))
+    MAIL_BACKEND = "smtp"
+    MAIL_SINK_DIR = os.environ.get("MAIL_SINK_DIR", "")
 
     @classmethod
     def validate(cls, settings: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 from flask_htmx import HTMX
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -42,6 +43,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = HTMX()
+mail = Mail()  # Flask-Mailman; send through portal.services.mail
 
 
 class RedisHolder:

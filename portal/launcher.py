@@ -107,6 +107,17 @@ def _use_sandbox_reckon_app(env: dict[str, str], sandbox: str) -> None:
     env.setdefault("RECKON_SUBSCRIPTION_KEY", app["subscription_key"])
 
 
+def _start_mail_sink(sup: Supervisor, env: dict[str, str]) -> None:
+    """A local SMTP server that keeps what the portal sends, for the demo's "Sent emails" page."""
+    port, sink_dir = free_port(), VAR / "mail"
+    sup.start(
+        "mail-sink", f"exec {sys.executable} -m portal.demo.mailsink --port {port} --dir {sink_dir}"
+    )
+    wait_for_port(port)
+    env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port), MAIL_SINK_DIR=str(sink_dir))
+    say(f"Demo mail sink on 127.0.0.1:{port} (Sent emails page; files under {sink_dir})")
+
+
 def _flask(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], env=env, check=True)
 
@@ -158,6 +169,8 @@ def _start_services(sup: Supervisor, env: dict[str, str]) -> None:
         sandbox = f"http://127.0.0.1:{port}"
         say(f"Sandbox upstreams on {sandbox}")
         _use_sandbox_reckon_app(env, sandbox)
+        if not env.get("MAIL_SERVER"):  # an explicit MAIL_SERVER always wins
+            _start_mail_sink(sup, env)
     say("Applying migrations")
     _flask(env, "db", "upgrade")
     if env["PORTAL_MODE"] == "demo":

@@ -24,15 +24,26 @@ class Capability(StrEnum):
     RUN_JOBS = "run_jobs"
     MANAGE_CONNECTIONS = "manage_connections"
     MANAGE_USERS = "manage_users"
+    HANDLE_PROBLEMS = "handle_problems"  # assign, snooze and resolve problems in the inbox
 
 
 CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.AGENCY_ADMIN: frozenset(Capability),
     Role.AGENCY_STAFF: frozenset(
-        {Capability.VIEW, Capability.RUN_JOBS, Capability.MANAGE_CONNECTIONS}
+        {
+            Capability.VIEW,
+            Capability.RUN_JOBS,
+            Capability.MANAGE_CONNECTIONS,
+            Capability.HANDLE_PROBLEMS,
+        }
     ),
     Role.CLINIC_MANAGER: frozenset(
-        {Capability.VIEW, Capability.RUN_JOBS, Capability.MANAGE_CONNECTIONS}
+        {
+            Capability.VIEW,
+            Capability.RUN_JOBS,
+            Capability.MANAGE_CONNECTIONS,
+            Capability.HANDLE_PROBLEMS,
+        }
     ),
     Role.VIEWER: frozenset({Capability.VIEW}),
 }
@@ -63,6 +74,22 @@ def accessible_clinics(user: User) -> list[Clinic]:
         .order_by(Agency.name, Clinic.name)
     )
     return list(db.session.scalars(stmt))
+
+
+def agency_clinics_for(user: User, agency: Agency, capability: Capability) -> list[Clinic]:
+    """The agency's clinics where the user's role allows `capability` (admins: all of them)."""
+    found = []
+    for clinic in agency.clinics:
+        role = role_in_clinic(user, clinic)
+        if role is not None and capability in CAPABILITIES[role]:
+            found.append(clinic)
+    return found
+
+
+def member_agencies(user: User) -> list[Agency]:
+    """Every agency the user belongs to, in any role."""
+    ids = {m.agency_id for m in user.memberships}
+    return list(db.session.scalars(select(Agency).where(Agency.id.in_(ids)).order_by(Agency.name)))
 
 
 def administered_agencies(user: User) -> list[Agency]:
@@ -126,8 +153,9 @@ def scope_to_clinic(bp: Blueprint) -> Blueprint:
     return _scoped(bp, "clinic", load)
 
 
-def scope_to_agency(bp: Blueprint) -> Blueprint:
-    """Resolve `<agency>` for every route of `bp`: admins only; 403 for other members, else 404."""
+def scope_to_agency(bp: Blueprint, *, members: bool = False) -> Blueprint:
+    """Resolve `<agency>` for every route of `bp`: admins only (403 for other members), or with
+    `members` every member (their views then narrow to `agency_clinics_for`); others get 404."""
 
     def load(slug: str | None) -> None:
         agency = db.session.scalar(select(Agency).where(Agency.slug == slug)) if slug else None
@@ -136,7 +164,7 @@ def scope_to_agency(bp: Blueprint) -> Blueprint:
             abort(404)
         g.agency = agency
         g.role = Role.AGENCY_ADMIN if Role.AGENCY_ADMIN in roles else None
-        if g.role is None and request.endpoint:
+        if g.role is None and request.endpoint and not members:
             abort(403)
 
     return _scoped(bp, "agency", load)

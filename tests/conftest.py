@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.portal",
     "tests.fixtures.connections",
+    "tests.fixtures.mail",
 ]
 
 _real_connect = socket.socket.connect

@@ -10,7 +10,7 @@ import requests
 
 from portal.crypto import SecretBox, secret_box
 from portal.extensions import db
-from portal.models import AuditEvent, Connection, ConnectionStatus, Provider
+from portal.models import AuditEvent, Clinic, Connection, ConnectionStatus, Provider
 from tests.fixtures.connections import connect_reckon as _connect_reckon
 from tests.fixtures.connections import consent as _consent
 
@@ -257,5 +257,32 @@ def test_agency_dashboard_shows_connection_health(demo, login, client, post, acc
     login("demo@example.com")
     post(f"{BONDI}/cliniko", {"api_key": accounts["cliniko"]["api_key"]})
     page = client.get("/a/harbour/").get_data(as_text=True)
-    assert page.count('class="status status-conn-ok"') == 1
-    assert page.count('class="status status-conn-not_linked"') == 8
+    assert page.count('class="dot dot-ok"') == 1
+    assert page.count('class="dot dot-not_linked"') == 8
+
+
+def test_a_revoked_key_raises_reconnect_needed_and_a_good_check_resolves_it(
+    manager, post, sandbox, accounts, run_worker
+):
+    from portal.jobs.start import start_run
+    from portal.models import Problem
+
+    key = accounts["cliniko"]["api_key"]
+    assert post(f"{BONDI}/cliniko", {"api_key": key}).status_code == 303
+    bondi = db.session.scalar(db.select(Clinic).where(Clinic.slug == "bondi-physio"))
+    requests.post(f"{sandbox.url}/_sandbox/cliniko/revoke", json={"api_key": key}, timeout=10)
+    start_run(bondi, None, "connections.check")
+    run_worker()
+    db.session.expire_all()
+    problems = {p.kind: p for p in db.session.scalars(db.select(Problem))}
+    reconnect = problems["connection_reconnect"]
+    assert (reconnect.severity, reconnect.state, reconnect.count) == ("critical", "open", 1)
+    assert reconnect.title == "Reconnect Cliniko: it no longer accepts the portal's credentials"
+    assert problems["run_failed"].title.startswith("Check connections failed (run #")
+    assert problems["run_failed"].severity == "warning"  # connection checks are not critical
+    requests.post(f"{sandbox.url}/_sandbox/cliniko/restore", json={"api_key": key}, timeout=10)
+    start_run(bondi, None, "connections.check")
+    run_worker()
+    db.session.expire_all()
+    states = {p.kind: p.state for p in db.session.scalars(db.select(Problem))}
+    assert states == {"connection_reconnect": "resolved", "run_failed": "resolved"}

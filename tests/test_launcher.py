@@ -94,7 +94,7 @@ def _signed_in(base: str) -> tuple[requests.Session, str]:
 def test_killed_worker_is_replaced_and_its_run_interrupted_then_ctrl_c_stops_everything(launched):
     proc, base, _pids = launched
     names = " ".join(_pids().values())
-    for expected in ("redis-server", "gunicorn", "worker.py", "portal.sandbox"):
+    for expected in ("redis-server", "gunicorn", "worker.py", "portal.sandbox", "mailsink"):
         assert expected in names
     session, token = _signed_in(base)
     started = session.post(

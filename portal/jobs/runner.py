@@ -13,6 +13,8 @@ from portal.extensions import db
 from portal.models import ItemOutcome, JobItem, JobRun, JobStatus, RetryMode
 from portal.models.types import utcnow
 from portal.services import DomainError
+from portal.services.problems.sources import note_connection_states, note_run_outcome
+from portal.services.problems.state import refresh_state_problems
 
 from .context import Heartbeat, RunContext
 from .kinds import get_kind
@@ -87,7 +89,8 @@ def _execute(run_id: int) -> str:
         run.status, run.finished_at, run.message = status, utcnow(), message
         run.current_item = ""
         db.session.commit()
-    _after_run(run, ctx.retry_wanted if ctx else None)
+    retrying = _after_run(run, ctx.retry_wanted if ctx else None)
+    _note_problems(run, retrying)
     return str(status)
 
 
@@ -99,13 +102,28 @@ def _retry_attempt(run: JobRun, mode: RetryMode) -> int:
     return attempt
 
 
-def _after_run(run: JobRun, retry_wanted: bool | None) -> None:
-    """Schedule the kind's automatic retry, and start the runs the kind says follow it."""
+def _note_problems(run: JobRun, retrying: bool) -> None:
+    """Raise or resolve the problems this run's outcome means (the run itself keeps its status
+    whatever happens here)."""
+    try:
+        note_run_outcome(run, retrying=retrying)
+        note_connection_states(run.clinic)
+        refresh_state_problems([run.clinic])
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("run %s: could not record its problems", run.id)
+
+
+def _after_run(run: JobRun, retry_wanted: bool | None) -> bool:
+    """Schedule the kind's automatic retry, and start the runs the kind says follow it; whether
+    a retry was scheduled."""
     kind = get_kind(run.kind)
     wanted = bool(run.failed_count) if retry_wanted is None else retry_wanted
     delays = kind.delays()
     attempt = _retry_attempt(run, kind.retry_mode)
-    if wanted and attempt < len(delays):
+    retrying = wanted and attempt < len(delays)
+    if retrying:
         delay = delays[attempt]
         get_queue().enqueue_in(timedelta(seconds=delay), RETRY_LATER, run.id)
         run.message += f" {RETRIED[kind.retry_mode]} retried automatically in {delay:.0f} s."
@@ -117,3 +135,4 @@ def _after_run(run: JobRun, retry_wanted: bool | None) -> None:
             start_follow_up(run.clinic, follow_up.kind)
         except DomainError:  # e.g. the queue is down; the run itself keeps its outcome
             log.warning("run %s: could not start its %s follow-up", run.id, follow_up.kind)
+    return retrying

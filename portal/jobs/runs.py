@@ -20,6 +20,7 @@ from portal.models.job import LIVE_STATUSES
 from portal.models.types import utcnow
 from portal.services import DomainError
 from portal.services.audit import record_event
+from portal.services.problems.sources import note_runs_interrupted
 from portal.tenancy import owned
 
 log = logging.getLogger(__name__)
@@ -88,11 +89,12 @@ def sweep_stale_runs() -> int:
     stale = (JobRun.status == JobStatus.RUNNING, JobRun.heartbeat_at < cutoff)
     # Look first, so the usual case (nothing stale) is a read, not a write that takes SQLite's
     # write lock from the workers.
-    if db.session.scalar(select(JobRun.id).where(*stale).limit(1)) is None:
+    stale_ids = list(db.session.scalars(select(JobRun.id).where(*stale)))
+    if not stale_ids:
         return _sweep_lost_queued(cutoff)
     result = db.session.execute(
         update(JobRun)
-        .where(*stale)
+        .where(*stale, JobRun.id.in_(stale_ids))
         .values(
             status=JobStatus.INTERRUPTED,
             finished_at=utcnow(),
@@ -101,6 +103,7 @@ def sweep_stale_runs() -> int:
         )
         .execution_options(synchronize_session=False)
     )
+    note_runs_interrupted(stale_ids)
     return int(result.rowcount or 0) + _sweep_lost_queued(cutoff)  # type: ignore[attr-defined]
 
 
@@ -146,6 +149,7 @@ def _sweep_lost_queued(cutoff: datetime) -> int:
         run.status, run.finished_at = JobStatus.INTERRUPTED, utcnow()
         run.message = "The job queue lost this run before a worker started it. Retry to run it."
     db.session.flush()
+    note_runs_interrupted(run.id for run in lost)
     return len(lost)
 
 

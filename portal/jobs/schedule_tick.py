@@ -1,5 +1,6 @@
 """A one-minute tick on RQ's scheduler: marks runs whose worker died as interrupted, starts due
-scheduled runs and stranded webhook intakes, then queues the next tick.
+scheduled runs and stranded webhook intakes, queues the problem alerts (and hourly refresh), then
+queues the next tick.
 
 Each tick's job id names its minute, so however many workers call `ensure_tick`, one tick per
 minute is queued. Needs a worker started with `--with-scheduler`.
@@ -19,6 +20,7 @@ from portal.services import DomainError
 from portal.services.accounting.schedule import due_schedules, next_run_at
 from portal.services.vouchers.webhook_intake import INTAKE, clinics_with_stranded_deliveries
 
+from .alerts import queue_problem_jobs
 from .queue import get_queue
 from .runs import sweep_stale_runs
 from .start import start_follow_up, start_run
@@ -81,6 +83,8 @@ def tick() -> list[int]:
             # First, so a run whose worker died no longer holds its kind's one live slot.
             sweep_stale_runs()
             db.session.commit()
-            return start_due_runs(utcnow()) + start_waiting_intakes(utcnow())
+            started = start_due_runs(utcnow()) + start_waiting_intakes(utcnow())
+            queue_problem_jobs(utcnow())  # alerts due now; the hourly state refresh
+            return started
         finally:
             ensure_tick()

@@ -15,6 +15,14 @@ from .audit import AuditEvent
 from .connection import Connection, ConnectionStatus, Provider
 from .job import ItemOutcome, JobItem, JobRun, JobStatus, RetryMode
 from .owned import ClinicOwned
+from .problem import (
+    AlertMode,
+    AlertPreference,
+    Problem,
+    ProblemMailing,
+    ProblemState,
+    Severity,
+)
 from .reconciliation import (
     ExportColumnMapping,
     ReconciliationBatch,
@@ -28,6 +36,8 @@ __all__ = [
     "AccountingSchedule",
     "AccountingSettings",
     "Agency",
+    "AlertMode",
+    "AlertPreference",
     "AuditEvent",
     "Clinic",
     "ClinicOwned",
@@ -43,12 +53,16 @@ __all__ = [
     "Membership",
     "MismatchLine",
     "MismatchReport",
+    "Problem",
+    "ProblemMailing",
+    "ProblemState",
     "Provider",
     "ReconciliationBatch",
     "ReconciliationLedger",
     "ReconciliationRow",
     "RetryMode",
     "Role",
+    "Severity",
     "SyncRecord",
     "SyncState",
     "SyncWatermark",

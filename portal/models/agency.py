@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -37,6 +37,8 @@ class Clinic(db.Model):  # type: ignore[name-defined]
     # The clinic's handle in every clinic-scoped URL: /c/<slug>/...
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Australia/Sydney")
+    # Vouchers expiring within this many days are a problem to act on (the dashboard's "soon").
+    expiry_window_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     agency: Mapped[Agency] = relationship(back_populates="clinics")

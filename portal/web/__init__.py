@@ -23,11 +23,14 @@ def register_blueprints(app: Flask) -> None:
     from . import (
         account,
         agency,
+        alerts,
         auth,
         clinics,
         connections,
+        demo_mail,
         errors,
         home,
+        inbox,
         jobs,
         oauth,
         patient_button,
@@ -49,6 +52,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(reconciliation.bp, url_prefix="/c/<clinic>/reconciliation")
     app.register_blueprint(agency.bp, url_prefix="/a/<agency>")
+    app.register_blueprint(inbox.agency_bp, url_prefix="/a/<agency>/inbox")
+    app.register_blueprint(inbox.clinic_bp, url_prefix="/c/<clinic>/inbox")
+    app.register_blueprint(alerts.bp, url_prefix="/alerts")
+    app.register_blueprint(demo_mail.bp, url_prefix="/demo/sent-emails")
     from .accounting import bp as accounting_bp
 
     app.register_blueprint(accounting_bp, url_prefix="/c/<clinic>/accounting")

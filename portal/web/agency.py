@@ -12,7 +12,7 @@ from portal.forms.jobs import ConfirmForm
 from portal.forms.users import AccessForm, NewUserForm
 from portal.models import AuditEvent, Provider, Role, User
 from portal.services import DomainError
-from portal.services.connections.records import connection_health
+from portal.services.problems.overview import clinic_overview
 from portal.services.users import (
     add_user,
     deactivate_user,
@@ -44,12 +44,8 @@ def _agency_user_or_404(user_id: int) -> User:
 @bp.get("/")
 def dashboard() -> str:
     require(Capability.MANAGE_USERS)
-    clinics = current_agency().clinics
     return render_template(
-        "agency/dashboard.html",
-        clinics=clinics,
-        health=connection_health(clinics),
-        providers=Provider,
+        "agency/dashboard.html", rows=clinic_overview(current_agency().clinics), providers=Provider
     )
 
 

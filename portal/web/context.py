@@ -9,7 +9,13 @@ from flask_login import current_user
 
 from portal.extensions import htmx
 from portal.models import Role
-from portal.tenancy import Capability, accessible_clinics, administered_agencies, can
+from portal.tenancy import (
+    Capability,
+    accessible_clinics,
+    administered_agencies,
+    can,
+    member_agencies,
+)
 
 
 def money(cents: int | None) -> str:
@@ -23,10 +29,11 @@ def money(cents: int | None) -> str:
 def _navigation() -> dict[str, Any]:
     # Fragments (the 1-second progress polls among them) have no navigation: no queries for it.
     if not current_user.is_authenticated or (htmx and not htmx.boosted):
-        return {"nav_clinics": [], "nav_agencies": []}
+        return {"nav_clinics": [], "nav_agencies": [], "nav_member_agencies": []}
     return {
         "nav_clinics": accessible_clinics(current_user),
         "nav_agencies": administered_agencies(current_user),
+        "nav_member_agencies": member_agencies(current_user),
     }
 
 

@@ -187,3 +187,19 @@ def test_invoice_items_csv_export(sandbox: SandboxHandle) -> None:
         timeout=10,
     )
     assert len(empty.text.strip().splitlines()) == 1
+
+
+def test_a_revoked_cliniko_key_gets_401_until_restored(sandbox: SandboxHandle) -> None:
+    """Control plane: POST /_sandbox/cliniko/revoke and /restore {"api_key"}."""
+    base, session = sandbox.cliniko()
+    key = sandbox.clinic()["cliniko"]["api_key"]
+    assert session.get(f"{base}/patients", timeout=10).status_code == 200
+    answer = requests.post(
+        f"{sandbox.url}/_sandbox/cliniko/revoke", json={"api_key": key}, timeout=10
+    )
+    assert answer.json() == {"api_key_tail": key[-4:], "revoked": True}
+    assert session.get(f"{base}/patients", timeout=10).status_code == 401
+    requests.post(f"{sandbox.url}/_sandbox/cliniko/restore", json={"api_key": key}, timeout=10)
+    assert session.get(f"{base}/patients", timeout=10).status_code == 200
+    unknown = requests.post(f"{sandbox.url}/_sandbox/cliniko/revoke", json={}, timeout=10)
+    assert unknown.status_code == 400

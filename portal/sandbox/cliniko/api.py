@@ -66,7 +66,7 @@ def _authenticate() -> Response | None:
     account = _world().cliniko_by_key.get(username or "")
     if account is None or key_shard(username or "")[1] != g.cliniko_shard != "":
         account = None
-    if account is None or account.shard != g.cliniko_shard:
+    if account is None or account.shard != g.cliniko_shard or account.revoked:
         return Response(
             guess.CLINIKO_UNAUTHORIZED_TEXT, 401, {"WWW-Authenticate": 'Basic realm="Application"'}
         )

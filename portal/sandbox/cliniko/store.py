@@ -161,6 +161,7 @@ class ClinikoAccount:
     user_id: str = ""
     tables: dict[str, Table] = field(default_factory=dict)
     invoice_numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
+    revoked: bool = False  # the key was revoked in Cliniko's UI: every call is a 401
 
     def __post_init__(self) -> None:
         self.tables = {name: Table(spec.indexed) for name, spec in RESOURCES.items()}

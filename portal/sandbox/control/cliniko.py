@@ -1,4 +1,5 @@
-"""Things clinic staff do in Cliniko's UI that the API cannot: invoice, pay, archive, export CSV."""
+"""Things clinic staff do in Cliniko's UI that the API cannot: invoice, pay, archive, export CSV,
+revoke an API key (and, for tests, restore it)."""
 
 from __future__ import annotations
 
@@ -179,3 +180,24 @@ def invoice_items_csv() -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="InvoiceItems-Cliniko-{stamp}.csv"'},
     )
+
+
+@bp.post("/revoke")
+def revoke_key() -> Response:
+    """The key's owner revokes it in Cliniko (My info → API keys): every call is then a 401."""
+    return _set_revoked(True)
+
+
+@bp.post("/restore")
+def restore_key() -> Response:
+    """Undo a revoke (Cliniko issues a new key instead; the sandbox keeps the old one for tests)."""
+    return _set_revoked(False)
+
+
+def _set_revoked(revoked: bool) -> Response:
+    try:
+        account = _account(body().get("api_key"))
+    except ActionError as error:
+        return bad(str(error))
+    account.revoked = revoked
+    return jsonify({"api_key_tail": account.api_key[-4:], "revoked": revoked})

@@ -25,6 +25,7 @@ from portal.services.accounting.compare import (
     compare_invoice,
 )
 from portal.services.accounting.source import read_lines
+from portal.services.problems.sources import note_mismatches
 from portal.tenancy import owned
 
 PREFIX = m.REFERENCE.format(number="")
@@ -122,4 +123,5 @@ def store_variances(clinic: Clinic, report: MismatchReport, found: list[Variance
     report.open_count = len(found)
     report.resolved_count = len(previous)
     report.status = "done"
+    note_mismatches(clinic, report)
     db.session.flush()

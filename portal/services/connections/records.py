@@ -18,6 +18,7 @@ from portal.models.types import utcnow
 from portal.services import DomainError
 from portal.services.audit import record_event
 from portal.services.own_transaction import in_own_transaction
+from portal.services.problems.sources import note_connection_health
 from portal.tenancy import owned
 
 T = TypeVar("T")
@@ -89,6 +90,7 @@ def record_check(conn: Connection, error: UpstreamError | None) -> None:
         conn.last_error = REJECTED[Provider(conn.provider)]
     else:
         conn.status, conn.last_error = ConnectionStatus.FAILING, str(error)
+    note_connection_health(conn)
 
 
 def record_check_in_own_transaction(conn: Connection, error: UpstreamError) -> None:
@@ -123,5 +125,6 @@ def unlink(clinic: Clinic, actor: User, provider: Provider) -> None:
         return
     conn.sealed_secrets, conn.key_hint, conn.details = None, "", {}
     conn.status, conn.last_error, conn.last_checked_at = ConnectionStatus.NOT_LINKED, "", None
+    note_connection_health(conn)
     record_event("connection.unlink", actor, clinic=clinic, target=str(provider))
     db.session.flush()

@@ -28,6 +28,7 @@ from portal.models.types import utcnow
 from portal.services.connections.cliniko import cliniko_client
 from portal.services.connections.records import linked_connection
 from portal.services.connections.vaocherapp import vaocherapp_client
+from portal.services.problems.sources import note_apply_outcome
 from portal.services.reconciliation.plan import prefetch_vouchers
 from portal.services.reconciliation.review import moved_balance, planned_balances
 from portal.services.vouchers.records import apply_remote_state, record_voucher_event
@@ -254,4 +255,5 @@ def finish_batch(batch: ReconciliationBatch, failed: int, cancelled: bool) -> No
         if failed
         else ""
     )
+    note_apply_outcome(batch, failed, cancelled)
     db.session.flush()

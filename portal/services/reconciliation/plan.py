@@ -20,6 +20,7 @@ from portal.models.reconciliation import (
     RowClass,
 )
 from portal.models.types import utcnow
+from portal.services.problems.sources import note_plan_outcome
 from portal.services.reconciliation.redeem import is_done, ledger_entries
 from portal.services.vouchers.records import apply_remote_state, upsert_voucher
 
@@ -216,5 +217,6 @@ def summarise(batch: ReconciliationBatch) -> dict[str, Any]:
         entry["redeem_cents"] += int(redeem)
         entry["amount_cents"] += int(amount)
     batch.totals = totals
+    note_plan_outcome(batch, totals)
     db.session.flush()
     return totals
