@@ -87,7 +87,10 @@ def _new_session(user: User) -> None:
     regenerate = getattr(current_app.session_interface, "regenerate", None)
     if regenerate is not None:
         regenerate(session)  # a new id; the old one is deleted from Redis
-    forget_session()
+    csrf = session.get("csrf_token")  # the form's token stays good: the id is what must change
+    session.clear()
+    if csrf:
+        session["csrf_token"] = csrf
     login_user(user)  # no remember-me cookie: it would outlive the idle and absolute limits
     session["signed_in_at"] = time.time()
 

@@ -51,13 +51,13 @@ def query_args(**overrides: Any) -> dict[str, Any]:
 
 def register_context(app: Flask) -> None:
     app.add_template_filter(money)
+    app.add_template_global(query_args)  # a global: imported macros (the pager) see it too
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
         return {
             **_navigation(),
             "can": can,
-            "query_args": query_args,
             "Capability": Capability,
             "Role": Role,
             "demo_mode": current_app.config["DEMO_MODE"],
