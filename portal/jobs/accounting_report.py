@@ -29,7 +29,7 @@ def report_period(params: dict) -> tuple[date, date]:
 
 
 def run_accounting_report(ctx: RunContext) -> None:
-    env, cliniko = open_sync(ctx.clinic, checkpoint=db.session.commit)
+    env, cliniko = open_sync(ctx.clinic, checkpoint=db.session.commit, writes=False)
     start, end = report_period(ctx.params)
     report = MismatchReport(
         clinic_id=ctx.clinic.id, run_id=ctx.run_id, period_start=start, period_end=end, summary={}
@@ -38,9 +38,7 @@ def run_accounting_report(ctx: RunContext) -> None:
     db.session.commit()
 
     def compare(item: WorkItem) -> str:
-        found = compare_books(
-            ctx.clinic, report, env.settings, cliniko, env.reckon, lambda msg: ctx.note(msg)
-        )
+        found = compare_books(ctx.clinic, report, env, cliniko, lambda msg: ctx.note(msg))
         store_variances(ctx.clinic, report, found)
         db.session.commit()
         return f"{report.open_count} open differences, {report.resolved_count} resolved."

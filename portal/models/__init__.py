@@ -1,9 +1,12 @@
 """SQLAlchemy models, one module per aggregate."""
 
 from .accounting import (
+    AccountingPreview,
     AccountingSchedule,
     AccountingSettings,
+    CustomerScope,
     EntityKind,
+    LiabilityCheck,
     MismatchLine,
     MismatchReport,
     SyncRecord,
@@ -25,6 +28,7 @@ from .user import LoginAttempt, Membership, Role, User
 from .voucher import Voucher, VoucherEvent, VoucherEventKind, WebhookDelivery
 
 __all__ = [
+    "AccountingPreview",
     "AccountingSchedule",
     "AccountingSettings",
     "Agency",
@@ -33,12 +37,14 @@ __all__ = [
     "ClinicOwned",
     "Connection",
     "ConnectionStatus",
+    "CustomerScope",
     "EntityKind",
     "ExportColumnMapping",
     "ItemOutcome",
     "JobItem",
     "JobRun",
     "JobStatus",
+    "LiabilityCheck",
     "LoginAttempt",
     "Membership",
     "MismatchLine",
