@@ -10,11 +10,13 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from portal.extensions import db
 from portal.models import (
+    AccountingPreview,
     JobRun,
     JobStatus,
     MismatchReport,
     ReconciliationBatch,
     ReconciliationRow,
+    SyncRecord,
     User,
     Voucher,
 )
@@ -42,6 +44,16 @@ def _sample_values(demo, target_clinic, target_agency) -> dict[str, object]:
     db.session.add(report)
     voucher = Voucher(clinic_id=target_clinic.id, code="TENANT-ONLY-1")
     db.session.add(voucher)
+    preview = AccountingPreview(clinic_id=target_clinic.id, status="ready", summary={})
+    db.session.add(preview)
+    record = SyncRecord(
+        clinic_id=target_clinic.id,
+        kind="customer",
+        cliniko_id="1",
+        state="needs_decision",
+        details={"candidates": [{"id": "x", "name": "X", "emails": []}]},
+    )
+    db.session.add(record)
     db.session.commit()
     return {
         "code": voucher.code,
@@ -54,6 +66,8 @@ def _sample_values(demo, target_clinic, target_agency) -> dict[str, object]:
         "provider": "cliniko",
         "batch_id": batch.id,
         "row_id": row.id,
+        "preview_id": preview.id,
+        "record_id": record.id,
     }
 
 

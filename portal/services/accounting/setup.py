@@ -151,6 +151,18 @@ def save_settings(
     return row
 
 
+def set_clinic_timezone(clinic: Clinic, actor: User | None, zone: str) -> None:
+    """The clinic's time zone (read from Cliniko when linking, editable): every accounting date
+    (payments, credit notes, voucher sales, schedules) is a local date in it."""
+    zone = zone.strip()
+    if not valid_zone(zone):
+        raise DomainError(f"{zone or 'That'} is not a time zone (use a name like Australia/Perth).")
+    if clinic.timezone != zone:
+        clinic.timezone = zone
+        db.session.flush()
+        record_event("clinic.timezone", actor, clinic=clinic, target=zone)
+
+
 def first_sync_approved(settings: AccountingSettings) -> bool:
     """Whether anything may be written to Reckon for the clinic (a preview was approved)."""
     return settings.approved_preview_id is not None
