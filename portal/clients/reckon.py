@@ -101,6 +101,11 @@ class ReckonClient:
         return [PaymentTerm.from_json(r) for r in self._iter(f"{_seg(book_id)}/terms")]
 
     # ---- customers -------------------------------------------------------------------------
+    def iter_customers(self, book_id: str) -> Iterator[Customer]:
+        """Every customer in the book (one paged read, for matching many patients at once)."""
+        for row in self._iter(f"{_seg(book_id)}/customers"):
+            yield Customer.from_json(row)
+
     def find_customers_by_email(self, book_id: str, email: str) -> list[Customer]:
         """Customers with this email among their electronic addresses (case ignored)."""
         flt = f"tolower(electronicAddresses.address) eq {quote_filter(email.strip().lower())}"

@@ -19,7 +19,7 @@ from portal.extensions import db
 from portal.models import EntityKind, RetryMode, SyncState
 from portal.services import DomainError
 from portal.services.accounting import source as src
-from portal.services.accounting.customers import count_emails, sync_customer
+from portal.services.accounting.customers import count_emails, prepare_matching, sync_customer
 from portal.services.accounting.invoices import sync_invoice
 from portal.services.accounting.map import NeedsAction
 from portal.services.accounting.payments import sync_payment
@@ -135,6 +135,8 @@ class _Phases:
             known = set(self.env.customers) | needed
             patients = {k: v for k, v in patients.items() if k in known}
         count_emails(self.env, list(patients.values()))
+        if settings.sync_customers:
+            prepare_matching(self.env, list(patients.values()))
         item_work = [(f"item:{k}", v.name, (k, v)) for k, v in items]
         if settings.sync_items:
             item_work.insert(

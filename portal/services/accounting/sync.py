@@ -76,6 +76,7 @@ class SyncEnv:
     plan: Plan = field(default_factory=Plan)
     business_zones: dict[str, str] = field(default_factory=dict)  # Cliniko business id → IANA
     emails: Counter[str] = field(default_factory=Counter)  # patients per email, this run's view
+    customer_index: Any = None  # customers.CustomerIndex when a run matches many patients
 
     def load_records(self) -> None:
         self.known = {kind: records_by_id(self.clinic, kind) for kind in EntityKind}

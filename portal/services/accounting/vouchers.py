@@ -76,6 +76,8 @@ def sync_voucher_sale(env: SyncEnv, voucher: Voucher) -> str:
     dated the purchase date in the clinic's zone, whatever the sync's "from" date."""
     rec = env.record(EntityKind.VOUCHER_SALE, voucher.code, label=f"Voucher {voucher.code} sale")
     if voucher.status == VOIDED and not rec.reckon_id:
+        if rec.state != SyncState.SYNCED:  # nothing owed, nothing to send: not "unsent" either
+            rec.state, rec.message, rec.details = SyncState.SYNCED, "", {"voided": True}
         raise Unchanged("Voided in VaocherApp before its sale was posted: nothing to post.")
     sold = env.local_date(voucher.purchased_at or voucher.created_at)
     amount = m.cents(Decimal(voucher.value_cents) / 100)
@@ -216,7 +218,10 @@ def reckon_by_voucher(clinic: Clinic) -> dict[str, Decimal]:
 
 
 def compare_liability(
-    reckon: dict[str, Decimal], vaocherapp: dict[str, Decimal], unsent: set[str]
+    reckon: dict[str, Decimal],
+    vaocherapp: dict[str, Decimal],
+    unsent: set[str],
+    sold: set[str] | None = None,
 ) -> list[VoucherLine]:
     """Every voucher whose liability in Reckon differs from VaocherApp, with the likely why."""
     out = []
@@ -226,6 +231,8 @@ def compare_liability(
             continue
         if code in unsent:
             why = "Its sale is not in Reckon yet (see the voucher sales needing attention)."
+        elif code in vaocherapp and sold is not None and code not in sold:
+            why = "Not imported into the portal, so its sale is not in Reckon: import vouchers."
         elif code not in vaocherapp:
             why = "Not in VaocherApp (a voucher code used on a Cliniko invoice only)."
         elif ours > theirs:
@@ -275,7 +282,9 @@ def check_liability(env: SyncEnv) -> LiabilityCheck | None:
     account = next((a for a in accounts if a.name == settings.account_voucher), None)
     balance = (account.balance if account else None) or ZERO
     theirs = outstanding(remote, settings.breakage, utcnow())
-    lines = compare_liability(reckon_by_voucher(clinic), theirs, unsent_sales(clinic))
+    lines = compare_liability(
+        reckon_by_voucher(clinic), theirs, unsent_sales(clinic), posted_sales(clinic)
+    )
     total = sum(theirs.values(), ZERO)
     return record_liability_check(clinic, balance, total, lines, settings.account_voucher)
 
@@ -283,6 +292,16 @@ def check_liability(env: SyncEnv) -> LiabilityCheck | None:
 def latest_liability(clinic: Clinic) -> LiabilityCheck | None:
     stmt = owned(LiabilityCheck, clinic).order_by(LiabilityCheck.id.desc()).limit(1)
     return db.session.scalar(stmt)
+
+
+def posted_sales(clinic: Clinic) -> set[str]:
+    stmt = select(SyncRecord.cliniko_id).where(
+        SyncRecord.clinic_id == clinic.id,
+        SyncRecord.kind == EntityKind.VOUCHER_SALE,
+        SyncRecord.state == SyncState.SYNCED,
+        SyncRecord.reckon_id.is_not(None),
+    )
+    return set(db.session.scalars(stmt))
 
 
 def unsent_sales(clinic: Clinic) -> set[str]:
