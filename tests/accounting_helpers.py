@@ -9,7 +9,8 @@ import requests
 
 from portal.extensions import db
 from portal.jobs.start import start_run
-from portal.models import JobRun, SyncRecord, User
+from portal.models import AccountingPreview, JobRun, SyncRecord, User
+from portal.services.accounting.preview import approve_preview
 from portal.services.accounting.setup import book_options, save_settings, settings_for
 
 DEFAULTS = {
@@ -26,11 +27,17 @@ DEFAULTS = {
 }
 
 
-def configure(clinic: Any, **changes: Any) -> None:
-    """Save the accounting settings (validated against the sandbox book)."""
+def configure(clinic: Any, approved: bool = True, **changes: Any) -> None:
+    """Save the accounting settings (validated against the sandbox book) and, unless told not
+    to, approve a (stand-in) preview so syncs may write."""
     actor = db.session.scalar(db.select(User).where(User.email == "manager@example.com"))
     settings_for(clinic)
     save_settings(clinic, actor, DEFAULTS | changes, book_options(clinic))
+    if approved and settings_for(clinic).approved_preview_id is None:
+        preview = AccountingPreview(clinic_id=clinic.id, status="ready", summary={})
+        db.session.add(preview)
+        db.session.flush()
+        approve_preview(clinic, actor, preview)
     db.session.commit()
 
 

@@ -49,32 +49,52 @@ def _reckon_by_ref(sandbox, accounts):
     }
 
 
+def _posted(sandbox, accounts):
+    """Every invoice that belongs in Reckon: all statuses, archived ones excepted."""
+    return [i for i in _cliniko_invoices(sandbox, accounts) if not i["archived_at"]]
+
+
 def test_full_sync_matches_cliniko_to_the_cent(synced, sandbox):
     accounts = synced["accounts"]
     assert synced["run"].status == JobStatus.SUCCEEDED, _debug_failures()
     reckon = _reckon_by_ref(sandbox, accounts)
-    issued = [i for i in _cliniko_invoices(sandbox, accounts) if i["status"] in (10, 20)]
-    issued = [i for i in issued if not i["archived_at"]]
-    assert issued
-    for inv in issued:
+    posted = _posted(sandbox, accounts)
+    assert {i["status"] for i in posted} == {10, 20, 30, 40}
+    for inv in posted:
         mirror = reckon[f"CLINIKO-INV-{inv['number']}"]
-        assert money(mirror["totalAmount"]) == money(inv["total_amount"])
+        assert money(mirror["totalAmount"]) == max(money(inv["total_amount"]), 0)
         assert money(mirror["totalTaxAmount"]) == money(inv["tax_amount"])
-        assert mirror["status"] == ("Paid" if inv["status"] == 20 else "Approved")
-    assert len(reckon) == len(issued)
+        assert mirror["status"] == ("Approved" if inv["status"] == 10 else "Paid")
+    assert len(reckon) == len(posted)
 
 
-def test_archived_and_written_off_invoices_are_reported_not_dropped(synced, sandbox):
+def test_every_status_is_in_the_books_with_its_credit_note(synced, sandbox):
     accounts = synced["accounts"]
-    odd = [i for i in _cliniko_invoices(sandbox, accounts) if i["archived_at"] or i["status"] > 20]
-    assert odd
-    flagged = {r.cliniko_id: r for r in records("invoice") if r.state == SyncState.NEEDS_ACTION}
-    for inv in odd:
-        assert inv["id"] in flagged
-    skipped = db.session.scalars(
-        db.select(JobItem.message).where(JobItem.message.like("Needs action:%"))
-    ).all()
-    assert len(skipped) == len(odd)
+    notes = {n["reference"]: n for n in book(sandbox, accounts).creditnotes.values()}
+    invoices = _cliniko_invoices(sandbox, accounts)
+    written_off = [i for i in invoices if i["status"] == 30 and not i["archived_at"]]
+    open_credit = [i for i in invoices if i["status"] == 40 and not i["archived_at"]]
+    assert written_off
+    assert open_credit
+    for inv in written_off:
+        note = notes[f"CLINIKO-WO-{inv['number']}"]
+        assert money(note["totalAmount"]) == money(inv["total_amount"])
+        assert note["status"] == "Closed"  # applied to the invoice in full
+        assert all(
+            ln["accountDetails"]["ledgerAccount"]["name"] == "Bad Debts" for ln in note["lineItems"]
+        )
+    for inv in open_credit:
+        note = notes[f"CLINIKO-CR-{inv['number']}"]
+        assert money(note["totalAmount"]) == -money(inv["total_amount"])
+        assert note["status"] == "Approved"
+        assert money(note["balance"]) == money(note["totalAmount"])
+    archived = [i for i in invoices if i["archived_at"]]
+    assert archived
+    by_id = {r.cliniko_id: r for r in records("invoice")}
+    for inv in archived:  # archived before the first sync: nothing to post, nothing unsent
+        assert by_id[inv["id"]].state == SyncState.SYNCED
+        assert by_id[inv["id"]].details.get("never_sent")
+    assert not [r for r in records("invoice") if r.state != SyncState.SYNCED]
 
 
 def test_second_run_writes_nothing(synced, sandbox, run_worker):
@@ -164,11 +184,7 @@ def test_reckon_outage_ends_partial_then_a_later_run_completes(
     second = run_job(clinic, run_worker)
     assert second.status == JobStatus.SUCCEEDED, second.message
     reckon = _reckon_by_ref(sandbox, accounts)
-    issued = [
-        i
-        for i in _cliniko_invoices(sandbox, accounts)
-        if i["status"] in (10, 20) and not i["archived_at"]
-    ]
+    issued = _posted(sandbox, accounts)
     assert sorted(reckon) == sorted(f"CLINIKO-INV-{i['number']}" for i in issued)
     paid = [i for i in issued if i["status"] == 20]
     assert all(reckon[f"CLINIKO-INV-{i['number']}"]["balance"] == 0 for i in paid)
@@ -212,7 +228,9 @@ def _outage_after_invoices(sandbox, count: int) -> None:
 
 def _debug_failures():
     return [
-        (i.label, i.message) for i in db.session.scalars(db.select(JobItem)) if i.outcome != "ok"
+        (i.label, i.message)
+        for i in db.session.scalars(db.select(JobItem))
+        if i.outcome == "failed"
     ]
 
 

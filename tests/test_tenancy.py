@@ -10,11 +10,13 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from portal.extensions import db
 from portal.models import (
+    AccountingPreview,
     JobRun,
     JobStatus,
     MismatchReport,
     ReconciliationBatch,
     ReconciliationRow,
+    SyncRecord,
     User,
     Voucher,
 )
@@ -47,6 +49,16 @@ def _sample_values(demo, target_clinic, target_agency) -> dict[str, object]:
     problem = raise_problem(
         target_clinic, ProblemKind.RUN_FAILED, "demo", title="Tenant-only problem", link="/"
     )
+    preview = AccountingPreview(clinic_id=target_clinic.id, status="ready", summary={})
+    db.session.add(preview)
+    record = SyncRecord(
+        clinic_id=target_clinic.id,
+        kind="customer",
+        cliniko_id="1",
+        state="needs_decision",
+        details={"candidates": [{"id": "x", "name": "X", "emails": []}]},
+    )
+    db.session.add(record)
     db.session.commit()
     return {
         "code": voucher.code,
@@ -60,6 +72,8 @@ def _sample_values(demo, target_clinic, target_agency) -> dict[str, object]:
         "batch_id": batch.id,
         "row_id": row.id,
         "problem_id": problem.id,
+        "preview_id": preview.id,
+        "record_id": record.id,
     }
 
 

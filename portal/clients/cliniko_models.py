@@ -41,6 +41,7 @@ class ClinikoSettings:
     subdomain: str
     country: str | None
     time_zone: str | None
+    time_zone_identifier: str | None = None  # IANA, e.g. Australia/Perth
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ClinikoSettings:
@@ -50,6 +51,7 @@ class ClinikoSettings:
             account.get("subdomain") or "",
             opt_str(account.get("country")),
             opt_str(account.get("time_zone")),
+            opt_str(account.get("time_zone_identifier")),
         )
 
 

@@ -22,11 +22,13 @@ from .reckon_identity import ReckonIdentityClient, TokenKeeper, Tokens, utcnow
 from .reckon_models import (
     Allocation,
     Book,
+    CreditNote,
     Customer,
     InvoiceLine,
     Item,
     LedgerAccount,
     PaymentMethod,
+    PaymentTerm,
     Receipt,
     ReckonInvoice,
     TaxRate,
@@ -94,7 +96,21 @@ class ReckonClient:
         """Payment methods (EFTPOS, Cash, ...)."""
         return [PaymentMethod.from_json(r) for r in self._iter(f"{_seg(book_id)}/paymentMethods")]
 
+    def list_terms(self, book_id: str) -> list[PaymentTerm]:
+        """Payment terms (the book's default is marked)."""
+        return [PaymentTerm.from_json(r) for r in self._iter(f"{_seg(book_id)}/terms")]
+
     # ---- customers -------------------------------------------------------------------------
+    def iter_customers(self, book_id: str) -> Iterator[Customer]:
+        """Every customer in the book (one paged read, for matching many patients at once)."""
+        for row in self._iter(f"{_seg(book_id)}/customers"):
+            yield Customer.from_json(row)
+
+    def find_customers_by_email(self, book_id: str, email: str) -> list[Customer]:
+        """Customers with this email among their electronic addresses (case ignored)."""
+        flt = f"tolower(electronicAddresses.address) eq {quote_filter(email.strip().lower())}"
+        return [Customer.from_json(r) for r in self._iter(f"{_seg(book_id)}/customers", flt)]
+
     def find_customer_by_name(self, book_id: str, name: str) -> Customer | None:
         """The customer with exactly this name (names are the reference key)."""
         rows = self._iter(f"{_seg(book_id)}/customers", f"name eq {quote_filter(name)}")
@@ -168,22 +184,29 @@ class ReckonClient:
         amount_tax_status: str = "Inclusive",
         due_date: date | None = None,
         notes: str | None = None,
+        payment_terms: str | None = None,
+        raw_lines: Sequence[Mapping[str, Any]] = (),
     ) -> str:
-        """Create an invoice (Reckon computes tax and totals from each line's tax rate)."""
+        """Create an invoice (Reckon computes tax and totals from each line's tax rate);
+        `raw_lines` are sent as given (e.g. account-coded lines) instead of `lines`."""
         body: dict[str, Any] = {
             "customer": customer,
             "invoiceDate": invoice_date,
             "amountTaxStatus": amount_tax_status,
             "reference": reference,
-            "lineItems": [ln.to_json(i) for i, ln in enumerate(lines, 1)],
+            "lineItems": list(raw_lines) or [ln.to_json(i) for i, ln in enumerate(lines, 1)],
         }
-        optional = {"dueDate": due_date, "notes": notes}
+        optional = {"dueDate": due_date, "notes": notes, "paymentTerms": payment_terms}
         body.update({k: v for k, v in optional.items() if v is not None})
         return self._create(f"{_seg(book_id)}/invoices", body)
 
     def get_invoice(self, book_id: str, invoice_id: str) -> ReckonInvoice:
         """One invoice by id."""
         return ReckonInvoice.from_json(self._get(f"{_seg(book_id)}/invoices/{_seg(invoice_id)}"))
+
+    def get_invoice_record(self, book_id: str, invoice_id: str) -> dict[str, Any]:
+        """One invoice as Reckon sends it, lines and tax codes included."""
+        return dict(self._get(f"{_seg(book_id)}/invoices/{_seg(invoice_id)}"))
 
     def update_invoice(self, book_id: str, invoice_id: str, **fields: Any) -> None:
         """Merge-patch an invoice, e.g. status="Approved"."""
@@ -212,8 +235,9 @@ class ReckonClient:
         ledger_account: str | None = None,
         payment_method: str | None = None,
         notes: str | None = None,
+        lines: Sequence[Mapping[str, Any]] = (),
     ) -> str:
-        """Record money received, allocated to invoices."""
+        """Record money received, allocated to invoices and/or coded to accounts (`lines`)."""
         body: dict[str, Any] = {
             "customer": customer,
             "receiptDate": receipt_date,
@@ -222,6 +246,8 @@ class ReckonClient:
             "reconciliationStatus": "Uncleared",
             "transactionLinks": [a.to_json() for a in allocations],
         }
+        if lines:
+            body["lineItems"] = [{"lineNumber": n, **ln} for n, ln in enumerate(lines, 1)]
         optional = {
             "ledgerAccount": ledger_account,
             "paymentMethod": payment_method,
@@ -229,6 +255,64 @@ class ReckonClient:
         }
         body.update({k: v for k, v in optional.items() if v is not None})
         return self._create(f"{_seg(book_id)}/receipts", body)
+
+    def iter_receipt_records(
+        self, book_id: str, filter: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Receipts as Reckon sends them."""
+        return self._iter(f"{_seg(book_id)}/receipts", filter)
+
+    # ---- credit notes ----------------------------------------------------------------------
+    def find_credit_note_by_reference(self, book_id: str, reference: str) -> CreditNote | None:
+        """The credit note we created with this reference."""
+        flt = f"reference eq {quote_filter(reference)}"
+        rows = self._iter(f"{_seg(book_id)}/creditnotes", flt)
+        return next((CreditNote.from_json(r) for r in rows), None)
+
+    def get_credit_note(self, book_id: str, note_id: str) -> CreditNote:
+        """One credit note by id."""
+        return CreditNote.from_json(self._get(f"{_seg(book_id)}/creditnotes/{_seg(note_id)}"))
+
+    def create_credit_note(
+        self,
+        book_id: str,
+        customer: str,
+        note_date: date,
+        lines: Sequence[Mapping[str, Any]],
+        *,
+        reference: str,
+        notes: str | None = None,
+    ) -> str:
+        """Create a credit note (Draft); `lines` take the invoice-line shape, tax-inclusive."""
+        body: dict[str, Any] = {
+            "customer": customer,
+            "creditNoteDate": note_date,
+            "amountTaxStatus": "Inclusive",
+            "reference": reference,
+            "lineItems": [{"lineNumber": n, **ln} for n, ln in enumerate(lines, 1)],
+        }
+        if notes:
+            body["notes"] = notes
+        return self._create(f"{_seg(book_id)}/creditNotes", body)
+
+    def update_credit_note(self, book_id: str, note_id: str, **fields: Any) -> None:
+        """Merge-patch a credit note, e.g. status="Approved" (only PATCH may set it)."""
+        self._patch(f"{_seg(book_id)}/creditNotes/{_seg(note_id)}", fields)
+
+    def link_credit_note(self, book_id: str, note_id: str, invoice_id: str, amount: Decimal) -> str:
+        """Apply part of a credit note to an invoice; returns the link's id."""
+        body = {
+            "transactionId": invoice_id,
+            "transactionAmount": amount,
+            "transactionType": "Invoice",
+        }
+        return self._create(f"{_seg(book_id)}/creditNotes/{_seg(note_id)}/transactionLinks", body)
+
+    def iter_credit_note_records(
+        self, book_id: str, filter: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Credit notes as Reckon sends them."""
+        return self._iter(f"{_seg(book_id)}/creditnotes", filter)
 
     # ---- plumbing --------------------------------------------------------------------------
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:

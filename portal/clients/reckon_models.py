@@ -66,6 +66,7 @@ class LedgerAccount:
     full_name: str | None
     account_type: str | None
     status: str | None
+    balance: Decimal | None = None
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> LedgerAccount:
@@ -78,7 +79,21 @@ class LedgerAccount:
             opt_str(d.get("fullName")),
             opt_str(kind_name),
             opt_str(ref_name(status) if isinstance(status, dict) else status),
+            to_decimal(d.get("balance")),
         )
+
+
+@dataclass(frozen=True)
+class PaymentTerm:
+    """Payment terms (e.g. "Net 14 days"); the book's default has `is_default`."""
+
+    id: str
+    name: str
+    is_default: bool
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> PaymentTerm:
+        return cls(to_id(d.get("id")), d.get("name") or "", bool(d.get("isDefault")))
 
 
 @dataclass(frozen=True)
@@ -102,15 +117,22 @@ class Customer:
     status: str | None
     notes: str | None
     balance: Decimal | None
+    emails: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Customer:
+        emails = tuple(
+            str(e.get("address"))
+            for e in d.get("electronicAddresses") or []
+            if isinstance(e, dict) and e.get("address") and "@" in str(e.get("address"))
+        )
         return cls(
             to_id(d.get("id")),
             d.get("name") or "",
             opt_str(d.get("status")),
             opt_str(d.get("notes")),
             to_decimal(d.get("balance")),
+            emails,
         )
 
 
@@ -205,6 +227,45 @@ class Receipt:
             opt_str(d.get("reference")),
             tuple(to_id(link.get("transactionId")) for link in links),
         )
+
+
+@dataclass(frozen=True)
+class CreditNote:
+    """A customer credit; `balance` is what has not been applied to invoices yet."""
+
+    id: str
+    number: str | None
+    customer_id: str | None
+    reference: str | None
+    status: str | None
+    total_amount: Decimal
+    balance: Decimal
+    links: tuple[tuple[str, str, Decimal], ...]  # (link id, invoice id, amount)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> CreditNote:
+        links = [x for x in d.get("transactionLinks") or [] if isinstance(x, dict)]
+        return cls(
+            to_id(d.get("id")),
+            opt_str(d.get("creditNoteNumber")),
+            ref_id(d.get("customer")),
+            opt_str(d.get("reference")),
+            opt_str(d.get("status")),
+            to_decimal(d.get("totalAmount")) or ZERO,
+            to_decimal(d.get("balance")) or ZERO,
+            tuple(
+                (
+                    str(x.get("linkId") or ""),
+                    to_id(x.get("transactionId")),
+                    to_decimal(x.get("transactionAmount")) or ZERO,
+                )
+                for x in links
+            ),
+        )
+
+    def applied_to(self, invoice_id: str) -> Decimal:
+        """What this credit note has given one invoice."""
+        return sum((amount for _, inv, amount in self.links if inv == invoice_id), ZERO)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Optional, Regexp
 
 from portal.forms.dates import SaneDate
 from portal.services.accounting.schedule import KINDS, WEEKDAYS
-from portal.services.accounting.setup import NAMING
+from portal.services.accounting.setup import NAMING, SCOPES
 
 
 class SettingsForm(FlaskForm):
@@ -32,6 +32,19 @@ class SettingsForm(FlaskForm):
     account_product = SelectField("Income account for products", validators=[DataRequired()])
     account_voucher = SelectField("Account for voucher items", validators=[DataRequired()])
     clearing_account = SelectField("Clearing account for payments", validators=[DataRequired()])
+    voucher_clearing_account = SelectField(
+        "Clearing account for VaocherApp voucher sales", validators=[DataRequired()]
+    )
+    bad_debt_account = SelectField("Bad-debt account for write-offs", validators=[DataRequired()])
+    breakage_account = SelectField(
+        "Income account for expired vouchers (breakage)", validators=[DataRequired()]
+    )
+    payment_terms = SelectField("Payment terms on invoices", validate_choice=False)
+    customer_scope = SelectField(
+        "Which patients become Reckon customers",
+        choices=[SelectChoice(k, v) for k, v in SCOPES.items()],
+        validators=[DataRequired()],
+    )
     payment_method = SelectField("Payment method for payments", validators=[DataRequired()])
     customer_naming = SelectField(
         "When two patients share a name",
@@ -43,6 +56,8 @@ class SettingsForm(FlaskForm):
     sync_customers = BooleanField("Customers (patients with invoices)")
     sync_invoices = BooleanField("Invoices")
     sync_payments = BooleanField("Payments (incl. paid from account credit)")
+    sync_vouchers = BooleanField("Voucher sales (VaocherApp → voucher liability)")
+    breakage = BooleanField("Recognise breakage: move an expired voucher's balance to income")
 
 
 class ScheduleForm(FlaskForm):
@@ -66,6 +81,12 @@ class ScheduleForm(FlaskForm):
 
 class SyncForm(FlaskForm):
     full = BooleanField("Full sync (re-read everything, not just changes)")
+
+
+class TimeZoneForm(FlaskForm):
+    timezone = StringField(
+        "Clinic time zone (IANA name, e.g. Australia/Perth)", validators=[DataRequired()]
+    )
 
 
 class ReportForm(FlaskForm):

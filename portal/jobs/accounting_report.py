@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from portal.extensions import db
 from portal.models import MismatchReport
@@ -17,9 +18,10 @@ KIND = "accounting.report"
 DEFAULT_DAYS = 90  # a scheduled report looks back this far unless a period is given
 
 
-def report_period(params: dict) -> tuple[date, date]:
-    """The period from the run's params, else the last DEFAULT_DAYS days."""
-    end = date.fromisoformat(params["end"]) if params.get("end") else utcnow().date()
+def report_period(params: dict, timezone: str = "UTC") -> tuple[date, date]:
+    """The period from the run's params, else the last DEFAULT_DAYS days to the clinic's today."""
+    today = utcnow().astimezone(ZoneInfo(timezone)).date()
+    end = date.fromisoformat(params["end"]) if params.get("end") else today
     start = (
         date.fromisoformat(params["start"])
         if params.get("start")
@@ -29,8 +31,8 @@ def report_period(params: dict) -> tuple[date, date]:
 
 
 def run_accounting_report(ctx: RunContext) -> None:
-    env, cliniko = open_sync(ctx.clinic, checkpoint=db.session.commit)
-    start, end = report_period(ctx.params)
+    env, cliniko = open_sync(ctx.clinic, checkpoint=db.session.commit, writes=False)
+    start, end = report_period(ctx.params, ctx.clinic.timezone)
     report = MismatchReport(
         clinic_id=ctx.clinic.id, run_id=ctx.run_id, period_start=start, period_end=end, summary={}
     )
@@ -38,9 +40,7 @@ def run_accounting_report(ctx: RunContext) -> None:
     db.session.commit()
 
     def compare(item: WorkItem) -> str:
-        found = compare_books(
-            ctx.clinic, report, env.settings, cliniko, env.reckon, lambda msg: ctx.note(msg)
-        )
+        found = compare_books(ctx.clinic, report, env, cliniko, lambda msg: ctx.note(msg))
         store_variances(ctx.clinic, report, found)
         db.session.commit()
         return f"{report.open_count} open differences, {report.resolved_count} resolved."

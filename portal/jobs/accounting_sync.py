@@ -1,8 +1,10 @@
-"""The accounting sync job: items, customers, invoices, payments — each phase with live progress.
+"""The accounting sync job: items, customers, invoices (with their credit notes), payments and
+voucher sales, each phase with live progress; then the voucher liability is compared.
 
 Each record is committed with its outcome. When Reckon is down or rate-limiting, the records stay
 pending, the run ends "partial" and the runner retries what it left unfinished, waiting longer
 each time (`retry_delays`). So does a sync that could not reach Reckon before its first record.
+The preview job (`accounting.preview`) runs the same phases without writing anything.
 """
 
 from __future__ import annotations
@@ -14,24 +16,32 @@ from typing import Any
 from flask import current_app
 
 from portal.extensions import db
-from portal.models import EntityKind, RetryMode
+from portal.models import EntityKind, RetryMode, SyncState
+from portal.services import DomainError
 from portal.services.accounting import source as src
+from portal.services.accounting.customers import count_emails, prepare_matching, sync_customer
+from portal.services.accounting.invoices import sync_invoice
 from portal.services.accounting.map import NeedsAction
-from portal.services.accounting.push import ReckonDown, Unchanged, pending_ids
+from portal.services.accounting.payments import sync_payment
+from portal.services.accounting.preview import finish_preview, new_preview
+from portal.services.accounting.push import ReckonDown, Unchanged
 from portal.services.accounting.setup import open_sync
-from portal.services.accounting.sync import (
-    SyncEnv,
-    sync_customer,
-    sync_invoice,
-    sync_item,
-    sync_payment,
+from portal.services.accounting.sync import VOUCHER_ITEM_KEY, SyncEnv, sync_item
+from portal.services.accounting.vouchers import (
+    breakage_due,
+    check_liability,
+    sync_breakage,
+    sync_voucher_sale,
+    vouchers_to_post,
 )
 
 from .context import ItemSkipped, RunContext, WorkItem
 from .kind import JobKind
 
 KIND = "accounting.sync"
+PREVIEW = "accounting.preview"
 MAX_RETRY_DELAY = 3600.0
+PHASES = 5
 Work = list[tuple[str, str, Any]]  # (item ref, label, what the phase's handler takes)
 
 
@@ -53,11 +63,48 @@ def run_accounting_sync(ctx: RunContext) -> None:
     try:
         with ctx.keep_loaded():  # the clinic's cross-references, held for lookups all run long
             phases.run(cliniko)
+        if not phases.transient and not ctx.cancelled:
+            _check_liability(ctx, env)
     finally:
         cliniko.close()
         env.reckon.close()
         # Only an outage is worth retrying: a record Reckon refused would be refused again.
         ctx.retry_wanted = phases.transient > 0
+
+
+def _check_liability(ctx: RunContext, env: SyncEnv) -> None:
+    ctx.note("Comparing the voucher liability with VaocherApp…")
+    try:
+        check = check_liability(env)
+    except DomainError as exc:  # the sync itself is done; say why the figure is missing
+        ctx.note(f"Voucher liability not compared: {exc}")
+        db.session.rollback()
+        return
+    db.session.commit()
+    if check is not None:
+        state = "agrees" if check.agrees else "differs"
+        ctx.note(
+            f"Voucher liability {state}: Reckon {check.reckon_balance}, "
+            f"VaocherApp {check.outstanding}."
+        )
+
+
+def run_accounting_preview(ctx: RunContext) -> None:
+    """What the sync would write (a dry run): nothing is sent to Reckon or stored as synced."""
+    env, cliniko = open_sync(ctx.clinic, checkpoint=lambda: None, dry=True)
+    preview = new_preview(ctx.clinic, ctx.run_id)
+    db.session.commit()
+    phases = _Phases(ctx, env, full=True)
+    ok = False
+    try:
+        phases.run(cliniko)
+        ok = not ctx.cancelled
+    finally:
+        cliniko.close()
+        env.reckon.close()
+        db.session.rollback()
+        finish_preview(preview, env.plan, ok and not phases.failures)
+        db.session.commit()
 
 
 class _Phases:
@@ -66,11 +113,12 @@ class _Phases:
     def __init__(self, ctx: RunContext, env: SyncEnv, full: bool) -> None:
         self.ctx, self.env, self.full = ctx, env, full
         self.transient = 0
+        self.failures = 0
         self.settings = env.settings
         env.load_records()
 
     def _since(self, entity: str) -> datetime | None:
-        return src.since(self.ctx.clinic, entity, self.full)
+        return src.since(self.ctx.clinic, entity, self.full or self.env.dry)
 
     def _read(self, cliniko: Any) -> tuple[Work, Work, Work, dict[str, list[Any]]]:
         """What changed in Cliniko: items, customers and invoices to check, and invoice lines."""
@@ -83,10 +131,19 @@ class _Phases:
         needed = {i.patient_id for i in invoices if i.patient_id and not i.archived_at}
         missing = {p for p in needed if not self._synced(self.env.customers.get(p))}
         patients = src.read_patients(cliniko, self._since("patients"), missing)
-        known = set(self.env.customers) | needed
-        patients = {k: v for k, v in patients.items() if k in known}
+        if settings.customer_scope != "all":  # only patients with invoices become customers
+            known = set(self.env.customers) | needed
+            patients = {k: v for k, v in patients.items() if k in known}
+        count_emails(self.env, list(patients.values()))
+        if settings.sync_customers:
+            prepare_matching(self.env, list(patients.values()))
+        item_work = [(f"item:{k}", v.name, (k, v)) for k, v in items]
+        if settings.sync_items:
+            item_work.insert(
+                0, (f"item:{VOUCHER_ITEM_KEY}", "Gift voucher", (VOUCHER_ITEM_KEY, None))
+            )
         return (
-            [(f"item:{k}", v.name, (k, v)) for k, v in items],
+            item_work,
             [(f"customer:{k}", _name(r), r) for k, r in patients.items()],
             [(f"invoice:{i.id}", f"Invoice #{i.number}", i) for i in invoices],
             src.read_lines(cliniko, invoices),
@@ -97,14 +154,14 @@ class _Phases:
         # A retry counts only what it will process: the rest was done by the runs it retries.
         self.ctx.set_total(sum(self.ctx.wants(w[0]) for w in items + customers + invoices))
         self._phase(
-            1, "items", "items", items, lambda p: sync_item(self.env, *p), lambda p: p[1].updated_at
+            1, "items", "items", items, lambda p: sync_item(self.env, *p), lambda p: _stamp(p[1])
         )
         if self.settings.sync_customers:
             self._phase(
                 2,
                 "customers",
                 "patients",
-                customers,
+                customers + self._undecided(customers),
                 lambda r: sync_customer(self.env, r),
                 src.patient_updated_at,
             )
@@ -118,7 +175,20 @@ class _Phases:
         )
         if self.settings.sync_payments:
             self._payments()
+        if self.settings.sync_vouchers:
+            self._vouchers()
         db.session.commit()
+
+    def _undecided(self, customers: Work) -> Work:
+        """Patients a person has decided about since the last run (their rows are not re-read)."""
+        listed = {ref for ref, _, _ in customers}
+        return [
+            (f"customer:{r.cliniko_id}", r.label or r.cliniko_id, {"id": r.cliniko_id, **_row(r)})
+            for r in self.env.customers.values()
+            if f"customer:{r.cliniko_id}" not in listed
+            and r.state == SyncState.PENDING
+            and (r.details or {}).get("row")
+        ]
 
     @staticmethod
     def _synced(rec: Any) -> bool:
@@ -126,8 +196,11 @@ class _Phases:
 
     def _payments(self) -> None:
         invoices = self.env.known[EntityKind.INVOICE]
-        payments = self.env.known[EntityKind.PAYMENT]
-        todo = [payments[i] for i in pending_ids(self.ctx.clinic, EntityKind.PAYMENT)]
+        todo = [
+            p
+            for p in self.env.known[EntityKind.PAYMENT].values()
+            if p.state in (SyncState.PENDING, SyncState.FAILED) and p.cliniko_id in invoices
+        ]
         work = [(f"payment:{p.cliniko_id}", f"Payment of {p.label}", p) for p in todo]
         self.ctx.set_total(self.ctx.run.processed + sum(self.ctx.wants(w[0]) for w in work))
         self._phase(
@@ -139,6 +212,25 @@ class _Phases:
             lambda p: None,
         )
 
+    def _vouchers(self) -> None:
+        vouchers = vouchers_to_post(self.ctx.clinic)
+        work: Work = [
+            (f"sale:{v.code}", f"Voucher {v.code} sale", ("sale", v, 0)) for v in vouchers
+        ]
+        work += [
+            (f"breakage:{v.code}", f"Voucher {v.code} expired", ("breakage", v, cents))
+            for v, cents in breakage_due(self.env, vouchers)
+        ]
+        self.ctx.set_total(self.ctx.run.processed + sum(self.ctx.wants(w[0]) for w in work))
+
+        def handle(p: tuple[str, Any, int]) -> str:
+            what, voucher, cents = p
+            if what == "sale":
+                return sync_voucher_sale(self.env, voucher)
+            return sync_breakage(self.env, voucher, cents)
+
+        self._phase(5, "voucher sales", None, work, handle, lambda p: None)
+
     def _phase(
         self,
         number: int,
@@ -149,27 +241,29 @@ class _Phases:
         stamp: Callable[[Any], datetime | None],
     ) -> None:
         """Process one phase's records, then move its watermark up to the first failure."""
-        self.ctx.note(f"Phase {number}/4: {name} — {len(work)} to check", f"Phase: {name}")
+        self.ctx.note(f"Phase {number}/{PHASES}: {name} — {len(work)} to check", f"Phase: {name}")
         failed: list[datetime | None] = []
+        save = (lambda: None) if self.env.dry else _save
 
         def one(item: WorkItem) -> str:
             try:
                 return handle(item.payload)
             except Unchanged as exc:
-                _save()  # facts noted on the way (e.g. "now paid") still count
+                save()  # facts noted on the way (e.g. "now paid") still count
                 raise ItemSkipped(str(exc)) from None
             except NeedsAction as exc:
-                _save()
+                save()
                 raise ItemSkipped(f"Needs action: {exc}") from None
             except Exception as exc:
-                _save()
+                save()
                 failed.append(stamp(item.payload))
                 self.transient += isinstance(exc, ReckonDown)
+                self.failures += 1
                 raise
 
         items = [WorkItem(ref=ref, label=label, payload=p) for ref, label, p in work]
         self.ctx.process(iter(items), one)
-        if entity and not self.ctx.is_retry and not self.ctx.cancelled:
+        if entity and not self.ctx.is_retry and not self.ctx.cancelled and not self.env.dry:
             self._advance(entity, [stamp(p) for _, _, p in work], failed)
 
     def _advance(self, entity: str, seen: list[Any], failed: list[Any]) -> None:
@@ -184,8 +278,16 @@ class _Phases:
         db.session.commit()
 
 
+def _stamp(item: Any) -> datetime | None:
+    return getattr(item, "updated_at", None)
+
+
 def _name(row: dict[str, Any]) -> str:
     return f"{row.get('first_name') or ''} {row.get('last_name') or ''}".strip() or "Patient"
+
+
+def _row(rec: Any) -> dict[str, Any]:
+    return dict((rec.details or {}).get("row") or {})
 
 
 def _save() -> None:
@@ -204,3 +306,4 @@ SYNC_KIND = JobKind(
     retry_delays=retry_delays,
     retry_mode=RetryMode.UNFINISHED,
 )
+PREVIEW_KIND = JobKind(PREVIEW, "Accounting preview (dry run)", run_accounting_preview)

@@ -16,6 +16,7 @@ KINDS: dict[str, JobKind] = {
         vouchers.PROVISION_KIND,
         vouchers.BACKFILL_KIND,
         accounting_report.REPORT_KIND,
+        accounting_sync.PREVIEW_KIND,
         accounting_sync.SYNC_KIND,
     )
 }

@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.models import Clinic
 from portal.models.types import utcnow
 from portal.services import DomainError
+from portal.services.accounting.preview import sync_allowed
 from portal.services.accounting.schedule import due_schedules, next_run_at
 from portal.services.vouchers.webhook_intake import INTAKE, clinics_with_stranded_deliveries
 
@@ -28,6 +29,7 @@ from .start import start_follow_up, start_run
 log = logging.getLogger(__name__)
 TICK = "portal.jobs.schedule_tick.tick"
 INTERVAL = timedelta(minutes=1)
+SYNC = "accounting.sync"
 WAITING = timedelta(minutes=1)  # a delivery younger than this is still being queued normally
 
 
@@ -52,6 +54,10 @@ def start_due_runs(now: datetime) -> list[int]:
         clinic = db.session.get(Clinic, schedule.clinic_id)
         assert clinic is not None
         schedule.next_run_at = next_run_at(schedule, clinic, now)
+        if schedule.kind == SYNC and not sync_allowed(clinic):
+            log.info("schedule %s skipped: the first preview is not approved", schedule.id)
+            db.session.commit()
+            continue
         try:
             run = start_run(clinic, None, schedule.kind, {})
         except DomainError as exc:  # e.g. the previous run is still going: skip this slot

@@ -1,9 +1,12 @@
 """SQLAlchemy models, one module per aggregate."""
 
 from .accounting import (
+    AccountingPreview,
     AccountingSchedule,
     AccountingSettings,
+    CustomerScope,
     EntityKind,
+    LiabilityCheck,
     MismatchLine,
     MismatchReport,
     SyncRecord,
@@ -33,6 +36,7 @@ from .user import LoginAttempt, Membership, Role, User
 from .voucher import Voucher, VoucherEvent, VoucherEventKind, WebhookDelivery
 
 __all__ = [
+    "AccountingPreview",
     "AccountingSchedule",
     "AccountingSettings",
     "Agency",
@@ -43,12 +47,14 @@ __all__ = [
     "ClinicOwned",
     "Connection",
     "ConnectionStatus",
+    "CustomerScope",
     "EntityKind",
     "ExportColumnMapping",
     "ItemOutcome",
     "JobItem",
     "JobRun",
     "JobStatus",
+    "LiabilityCheck",
     "LoginAttempt",
     "Membership",
     "MismatchLine",

@@ -22,6 +22,7 @@ class SyncState(StrEnum):
     SYNCED = "synced"
     FAILED = "failed"  # Reckon refused it; `message` keeps Reckon's words
     NEEDS_ACTION = "needs_action"  # e.g. archived in Cliniko after it was pushed: a person decides
+    NEEDS_DECISION = "needs_decision"  # a patient matches several Reckon customers: pick one
 
 
 class EntityKind(StrEnum):
@@ -29,6 +30,16 @@ class EntityKind(StrEnum):
     CUSTOMER = "customer"
     INVOICE = "invoice"
     PAYMENT = "payment"
+    VOUCHER_SALE = "voucher_sale"  # a VaocherApp sale: clearing account → voucher liability
+    BREAKAGE = "breakage"  # an expired voucher's remaining balance: liability → income
+    CREDIT_NOTE = "credit_note"  # open credit, write-off or reversal of one invoice
+    CREDIT_LINK = "credit_link"  # customer credit applied to a later invoice
+    PARTY = "party"  # a customer the portal itself needs (the VaocherApp sales customer)
+
+
+class CustomerScope(StrEnum):
+    INVOICED = "invoiced"  # patients with invoices (the default: see README)
+    ALL = "all"  # every patient
 
 
 class AccountingSettings(ClinicOwned, db.Model):  # type: ignore[name-defined]
@@ -55,7 +66,54 @@ class AccountingSettings(ClinicOwned, db.Model):  # type: ignore[name-defined]
     sync_customers: Mapped[bool] = mapped_column(Boolean, default=True)
     sync_invoices: Mapped[bool] = mapped_column(Boolean, default=True)
     sync_payments: Mapped[bool] = mapped_column(Boolean, default=True)
+    sync_vouchers: Mapped[bool] = mapped_column(Boolean, default=True)
+    voucher_clearing_account: Mapped[str] = mapped_column(
+        String(100), default="VaocherApp Clearing"
+    )
+    bad_debt_account: Mapped[str] = mapped_column(String(100), default="Bad Debts")
+    breakage: Mapped[bool] = mapped_column(Boolean, default=False)
+    breakage_account: Mapped[str] = mapped_column(String(100), default="Voucher Breakage")
+    customer_scope: Mapped[str] = mapped_column(String(16), default=CustomerScope.INVOICED)
+    # A payment term's name sent on every invoice; "" leaves it to the customer's or book's terms.
+    payment_terms: Mapped[str] = mapped_column(String(100), default="")
+    # Nothing is written to Reckon before a preview (dry run) has been approved.
+    approved_preview_id: Mapped[int | None] = mapped_column(Integer)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class AccountingPreview(ClinicOwned, db.Model):  # type: ignore[name-defined]
+    """A dry run of the sync: what it would write, with totals by month and tax code."""
+
+    __tablename__ = "accounting_preview"
+    __table_args__ = (Index("ix_accounting_preview_clinic_id", "clinic_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id"))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running|ready|failed
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    run: Mapped[JobRun | None] = relationship()
+
+
+class LiabilityCheck(ClinicOwned, db.Model):  # type: ignore[name-defined]
+    """Gift-voucher liability in Reckon against what VaocherApp says is outstanding."""
+
+    __tablename__ = "liability_check"
+    __table_args__ = (Index("ix_liability_check_clinic_id", "clinic_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reckon_balance: Mapped[str] = mapped_column(String(32), default="0")
+    outstanding: Mapped[str] = mapped_column(String(32), default="0")
+    # {"vouchers": [{code, reckon, vaocherapp, message}], "account": name}
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def agrees(self) -> bool:
+        return self.reckon_balance == self.outstanding
 
 
 class SyncRecord(ClinicOwned, db.Model):  # type: ignore[name-defined]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
@@ -13,19 +14,30 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
 from portal.extensions import db
-from portal.forms.accounting import ReportForm, ScheduleForm, SettingsForm, SyncForm
-from portal.models import MismatchLine, MismatchReport, SyncRecord, SyncState
+from portal.forms.accounting import (
+    ReportForm,
+    ScheduleForm,
+    SettingsForm,
+    SyncForm,
+    TimeZoneForm,
+)
+from portal.models import AccountingPreview, MismatchLine, MismatchReport, SyncRecord, SyncState
 from portal.models.types import utcnow
 from portal.services import DomainError
+from portal.services.accounting.customers import decide_customer, decisions
 from portal.services.accounting.links import invoice_links
+from portal.services.accounting.preview import approve_preview, described, latest_preview
 from portal.services.accounting.schedule import KINDS, save_schedule, schedules_of
 from portal.services.accounting.setup import (
     BookOptions,
     book_options,
+    first_sync_approved,
     parse_overrides,
     save_settings,
+    set_clinic_timezone,
     settings_to_show,
 )
+from portal.services.accounting.vouchers import details_of, latest_liability
 from portal.tenancy import Capability, current_clinic, owned, owned_or_404, require, scope_to_clinic
 
 from .csv_export import csv_response
@@ -38,8 +50,17 @@ LINES_PER_PAGE = 100
 FIELDS = (
     *("tax_service", "tax_product", "tax_voucher", "account_service", "account_product"),
     *("account_voucher", "clearing_account", "payment_method", "customer_naming", "sync_from"),
+    *("voucher_clearing_account", "bad_debt_account", "breakage_account", "customer_scope"),
+    "payment_terms",
 )
-FLAGS = ("sync_items", "sync_customers", "sync_invoices", "sync_payments")
+FLAGS = (
+    *("sync_items", "sync_customers", "sync_invoices", "sync_payments", "sync_vouchers"),
+    "breakage",
+)
+ACCOUNT_CHOICES = (
+    *("account_service", "account_product", "account_voucher", "clearing_account"),
+    *("voucher_clearing_account", "bad_debt_account", "breakage_account"),
+)
 
 
 def _schedule_forms() -> list[ScheduleForm]:
@@ -62,17 +83,23 @@ def index() -> str:
     ).all()
     attention = db.session.scalars(
         owned(SyncRecord, clinic)
-        .where(SyncRecord.state.in_((SyncState.NEEDS_ACTION, SyncState.FAILED)))
+        .where(SyncRecord.state.in_((SyncState.NEEDS_ACTION, SyncState.FAILED, SyncState.PENDING)))
         .order_by(SyncRecord.updated_at.desc())
         .limit(50)
     )
     reports = db.session.scalars(
         owned(MismatchReport, clinic).order_by(MismatchReport.id.desc()).limit(10)
     )
-    today = utcnow().date()
+    today = utcnow().astimezone(ZoneInfo(clinic.timezone)).date()
+    settings = settings_to_show(clinic)
     return render_template(
         "accounting/index.html",
-        settings=settings_to_show(clinic),
+        settings=settings,
+        approved=first_sync_approved(settings),
+        preview=latest_preview(clinic),
+        decisions=decisions(clinic),
+        liability=latest_liability(clinic),
+        liability_lines=details_of(latest_liability(clinic)),
         counts=counts,
         attention=list(attention),
         reports=list(reports),
@@ -96,9 +123,11 @@ def schedule_panel() -> str:
 def _fill(form: SettingsForm, options: BookOptions) -> None:
     for name in ("tax_service", "tax_product", "tax_voucher"):
         getattr(form, name).choices = [SelectChoice(c, c) for c in options.tax_codes]
-    for name in ("account_service", "account_product", "account_voucher", "clearing_account"):
+    for name in ACCOUNT_CHOICES:
         getattr(form, name).choices = [SelectChoice(a, a) for a in options.accounts]
     form.payment_method.choices = [SelectChoice(p, p) for p in options.methods]
+    form.payment_terms.choices = [SelectChoice("", "The customer's or the book's own terms")]
+    form.payment_terms.choices += [SelectChoice(t, t) for t in options.terms]
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -121,14 +150,85 @@ def settings() -> Any:
             save_settings(clinic, current_user, values, options)
         except DomainError as exc:
             page = "accounting/settings.html"
-            return form_again(str(exc), page, form=form, book=options, error=None)
+            return form_again(
+                str(exc), page, form=form, book=options, error=None, zone_form=_zone_form()
+            )
         return done("Accounting settings saved.", url_for("accounting.index"))
-    return render_template("accounting/settings.html", form=form, book=options, error=None)
+    return render_template(
+        "accounting/settings.html", form=form, book=options, error=None, zone_form=_zone_form()
+    )
+
+
+def _zone_form() -> TimeZoneForm:
+    return TimeZoneForm(timezone=current_clinic().timezone)
+
+
+@bp.post("/timezone")
+def timezone() -> BaseResponse:
+    """The clinic's time zone (read from Cliniko when linking), used for every accounting date."""
+    require(Capability.MANAGE_CONNECTIONS)
+    form = TimeZoneForm()
+    back = url_for("accounting.settings")
+    if not form.validate_on_submit():
+        return done("Choose a time zone such as Australia/Perth.", back, "error")
+    set_clinic_timezone(current_clinic(), current_user, form.timezone.data or "")
+    return done(f"Time zone set to {form.timezone.data}.", back)
+
+
+@bp.post("/preview")
+def start_preview() -> BaseResponse:
+    """A dry run: what the sync would write, for a person to review and approve."""
+    require(Capability.RUN_JOBS)
+    return start_or_show("accounting.preview", {})
+
+
+@bp.get("/previews/<int:preview_id>")
+def preview(preview_id: int) -> str:
+    require(Capability.VIEW)
+    row = owned_or_404(AccountingPreview, current_clinic(), preview_id)
+    actions = [(*described(action), n) for action, n in row.summary.get("actions", {}).items()]
+    return render_template(
+        "accounting/preview.html",
+        preview=row,
+        actions=actions,
+        latest=latest_preview(current_clinic()),
+        approved=settings_to_show(current_clinic()).approved_preview_id,
+        form=SyncForm(),
+    )
+
+
+@bp.post("/previews/<int:preview_id>/approve")
+def approve(preview_id: int) -> BaseResponse:
+    require(Capability.RUN_JOBS)
+    row = owned_or_404(AccountingPreview, current_clinic(), preview_id)
+    approve_preview(current_clinic(), current_user, row)
+    return done(
+        "Preview approved: syncs now write to Reckon (scheduled ones too).",
+        url_for("accounting.index"),
+    )
+
+
+@bp.post("/decisions/<int:record_id>")
+def decide(record_id: int) -> BaseResponse:
+    """Pick the Reckon customer a patient is, or have a new one made."""
+    require(Capability.RUN_JOBS)
+    rec = owned_or_404(SyncRecord, current_clinic(), record_id)
+    decide_customer(current_clinic(), current_user, rec, request.form.get("choice", ""))
+    return done(
+        f"Decided for {rec.label or rec.cliniko_id}: the next sync uses it.",
+        url_for("accounting.index"),
+    )
 
 
 @bp.post("/sync")
 def sync() -> BaseResponse:
     require(Capability.RUN_JOBS)
+    if not first_sync_approved(settings_to_show(current_clinic())):
+        return done(
+            "Run a preview and approve it first: nothing is written to Reckon before that.",
+            url_for("accounting.index"),
+            "error",
+        )
     form = SyncForm()
     params = {"full": bool(form.full.data)} if form.validate_on_submit() else {}
     return start_or_show("accounting.sync", params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import Flask, current_app, g, request
@@ -24,6 +25,13 @@ def money(cents: int | None) -> str:
         return ""
     dollars, rest = divmod(abs(int(cents)), 100)
     return f"{'-' if cents < 0 else ''}${dollars:,}.{rest:02d}"
+
+
+def dollars(amount: str | Decimal | None) -> str:
+    """A decimal amount in dollars ("1500.5", as stored for accounting) shown as `money` does."""
+    if amount in (None, ""):
+        return ""
+    return money(int((Decimal(str(amount)) * 100).to_integral_value(ROUND_HALF_UP)))
 
 
 def _navigation() -> dict[str, Any]:
@@ -52,6 +60,7 @@ def query_args(**overrides: Any) -> dict[str, Any]:
 def register_context(app: Flask) -> None:
     app.add_template_filter(money)
     app.add_template_global(query_args)  # a global: imported macros (the pager) see it too
+    app.add_template_filter(dollars)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

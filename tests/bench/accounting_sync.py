@@ -30,8 +30,9 @@ from portal.extensions import db, get_redis
 from portal.jobs.queue import get_queue
 from portal.jobs.start import start_run
 from portal.models import Clinic, JobRun, SyncRecord, User
-from portal.models.accounting import MismatchLine, MismatchReport
+from portal.models.accounting import AccountingPreview, MismatchLine, MismatchReport
 from portal.sandbox.app import create_app as create_sandbox
+from portal.services.accounting.preview import approve_preview
 from portal.services.accounting.setup import book_options, save_settings
 from tests.accounting_helpers import DEFAULTS
 from tests.bench.common import redis_server
@@ -115,7 +116,19 @@ def _bench(sandbox: Any, app: Any) -> None:
         actor = db.session.scalar(db.select(User).where(User.email == "demo@example.com"))
         save_settings(clinic, actor, dict(DEFAULTS), book_options(clinic))
         db.session.commit()
+        backfill, seconds = _run(clinic, {}, "vouchers.backfill")  # the vouchers the portal knows
+        print(f"voucher import: {backfill.status} in {seconds:.1f}s")
         _, _, seq = _calls(sandbox, 0)
+        preview, seconds = _run(clinic, {}, "accounting.preview")
+        calls, writes, seq = _calls(sandbox, seq)
+        row = db.session.scalar(db.select(AccountingPreview).order_by(AccountingPreview.id.desc()))
+        assert row is not None
+        print(
+            f"preview (dry run): {preview.status} in {seconds:.1f}s, calls {dict(calls)}, ", end=""
+        )
+        print(f"Reckon writes {writes}; would write {row.summary.get('writes')}")
+        approve_preview(clinic, actor, row)
+        db.session.commit()
         first, seconds = _run(clinic, {"full": True})
         calls, writes, seq = _calls(sandbox, seq)
         kinds = Counter(db.session.scalars(db.select(SyncRecord.kind)))

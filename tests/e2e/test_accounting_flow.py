@@ -30,16 +30,24 @@ def test_map_sync_report_and_schedule(linked_clinic, sandbox, sign_in):
     book_id = accounts["reckon"]["book_id"]
     cliniko = sandbox.world.cliniko_by_key[accounts["cliniko"]["api_key"]]
     invoices = list(cliniko.table("invoices"))
-    issued = [i for i in invoices if i["status"] in (10, 20) and not i["archived_at"]]
-    odd = [i for i in invoices if i["archived_at"] or i["status"] > 20]  # needs action
+    # Every status is posted (written off and open credit with their credit notes); an invoice
+    # archived before it ever reached Reckon has nothing to post and is skipped.
+    issued = [i for i in invoices if not i["archived_at"]]
+    odd = [i for i in invoices if i["archived_at"]]
+    credits = [i for i in issued if i["status"] in (30, 40)]
     # A paid $0 invoice (all voucher) is Paid in Reckon once approved: it needs no receipt.
     paid = [i for i in issued if i["status"] == 20 and money(i["total_amount"]) > 0]
-    items = len(list(cliniko.table("billable_items"))) + len(list(cliniko.table("products")))
+    billable = list(cliniko.table("billable_items"))
+    codes = [b for b in billable if b["item_type"] == "Other" and b["price"] < 0]  # vouchers
+    items = len(billable) - len(codes) + len(list(cliniko.table("products")))
+    items += 1  # the one "Gift voucher" item every voucher line uses
     patients = len({i["patient_id"] for i in invoices if not i["archived_at"]})
     assert issued
     assert odd
     assert paid
+    assert credits
     ok = items + patients + len(issued) + len(paid)
+    skipped = len(odd) + len(codes)
 
     page: Page = sign_in("manager@example.com")
     clinic_nav = page.get_by_role("navigation", name="Bondi Physio")
@@ -73,6 +81,18 @@ def test_map_sync_report_and_schedule(linked_clinic, sandbox, sign_in):
     summary = page.get_by_text(f"Book {book_id} · services FRE, products GST, vouchers N-T")
     expect(summary).to_contain_text("payments to Cliniko Clearing (EFTPOS)")
 
+    # Nothing may be written before a preview (dry run) is reviewed and approved.
+    expect(page.get_by_text("Approve a preview first.")).to_be_visible()
+    page.get_by_role("button", name="Preview the sync").click()
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=LONG)
+    clinic_nav.get_by_role("link", name="Accounting").click()
+    page.locator("#first-sync").get_by_role("link", name=re.compile(r"^#\d+$")).click()
+    expect(page.locator("#preview-actions")).to_contain_text("invoice")
+    expect(page.locator("#preview-actions")).to_contain_text("write off")
+    expect(page.locator("#preview-totals tbody tr").first).to_be_visible()
+    page.get_by_role("button", name="Approve and allow syncs to write to Reckon").click()
+    expect(page.get_by_text("Preview approved")).to_be_visible()
+
     # A full sync: its page opens while it works and polls the progress until the run ends.
     page.get_by_label("Full sync").check()
     with page.expect_response(re.compile(r"/jobs/\d+/progress$"), timeout=LONG) as polled:
@@ -83,18 +103,18 @@ def test_map_sync_report_and_schedule(linked_clinic, sandbox, sign_in):
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
     expect(page.locator("#run-status")).to_have_text("succeeded", timeout=LONG)
     expect(page.locator("#run-percent")).to_have_text("100%")
-    total = ok + len(odd)
+    total = ok + skipped
     expect(page.locator("#run-progress")).to_contain_text(f"{total} of {total} items")
     expect(page.locator("#count-ok")).to_have_text(str(ok))
-    expect(page.locator("#count-skipped")).to_have_text(str(len(odd)))
+    expect(page.locator("#count-skipped")).to_have_text(str(skipped))
     expect(page.locator("#count-failed")).to_have_text("0")
-    expect(page.locator("#run-message")).to_have_text(
-        f"Finished: {ok} ok, {len(odd)} skipped, 0 failed."
+    expect(page.locator("#run-message")).to_contain_text(
+        f"Finished: {ok} ok, {skipped} skipped, 0 failed."
     )
     page.get_by_role("navigation", name="Filter by outcome").get_by_role(
         "link", name="Skipped"
     ).click()
-    expect(page.locator("#items-table tbody tr")).to_have_count(len(odd))
+    expect(page.locator("#items-table tbody tr")).to_have_count(skipped)
     for inv in odd:
         expect(page.locator("#items-table")).to_contain_text(f"Invoice #{inv['number']}")
 
@@ -102,16 +122,17 @@ def test_map_sync_report_and_schedule(linked_clinic, sandbox, sign_in):
     clinic_nav.get_by_role("link", name="Accounting").click()
     expect(page.locator("#records-item-synced")).to_have_text(str(items))
     expect(page.locator("#records-customer-synced")).to_have_text(str(patients))
-    expect(page.locator("#records-invoice-synced")).to_have_text(str(len(issued)))
-    expect(page.locator("#records-invoice-needs_action")).to_have_text(str(len(odd)))
+    expect(page.locator("#records-invoice-synced")).to_have_text(str(len(invoices)))
+    expect(page.locator("#records-credit_note-synced")).to_have_text(str(len(credits)))
     expect(page.locator("#records-payment-synced")).to_have_text(str(len(paid)))
     expect(page.locator("#sync-records tbody tr")).to_have_count(5)
-    expect(page.locator("#attention tbody tr")).to_have_count(len(odd))
+    expect(page.locator("#attention")).to_have_count(0)
 
     # Right after a clean sync the books agree.
     _compare_and_open_report(page, clinic_nav)
     expect(page.get_by_text("0 open, 0 resolved since the last report")).to_be_visible()
     expect(page.get_by_text("No differences: Cliniko and Reckon agree")).to_be_visible()
+    expect(page.locator("#verdict")).to_contain_text("agree: nothing differs")
     expect(page.locator("#totals tbody tr").filter(has_text="FRE").first).to_be_visible()
     expect(page.locator("#totals tbody tr").filter(has_text="GST").first).to_be_visible()
     expect(page.locator("#totals tr.differs")).to_have_count(0)
@@ -126,7 +147,7 @@ def test_map_sync_report_and_schedule(linked_clinic, sandbox, sign_in):
         key=lambda i: i["reference"],
     )
     assert len(mirrors) == len(issued)
-    edited = mirrors[0]
+    edited = next(m for m in mirrors if m["totalAmount"] > 0)
     original = next(i for i in issued if f"CLINIKO-INV-{i['number']}" == edited["reference"])
     requests.post(
         f"{sandbox.url}/_sandbox/reckon/books/{book_id}/invoices/{edited['id']}/mutate",
@@ -138,6 +159,7 @@ def test_map_sync_report_and_schedule(linked_clinic, sandbox, sign_in):
     expect(page.locator("#variances tbody tr")).to_have_count(1)
     expect(page.locator("#variances tbody tr")).to_contain_text(edited["reference"])
     expect(page.locator("#variances tbody tr")).to_contain_text("Totals differ by")
+    expect(page.locator("#verdict")).to_contain_text("They do not agree")
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download CSV").click()

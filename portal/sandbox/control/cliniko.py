@@ -153,6 +153,12 @@ def pay_invoice(invoice_id: str) -> Response:
     return _change_invoice(invoice_id, 20, archive=False)
 
 
+@bp.post("/invoices/<invoice_id>/write-off")
+def write_off_invoice(invoice_id: str) -> Response:
+    """Close an invoice unpaid (written off): status 30 and closed_at. {"api_key"}."""
+    return _change_invoice(invoice_id, 30, archive=False)
+
+
 @bp.post("/invoices/<invoice_id>/archive")
 def archive_invoice(invoice_id: str) -> Response:
     """Archive an invoice in the UI (its items with it). {"api_key"}."""

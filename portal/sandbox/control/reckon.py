@@ -17,7 +17,7 @@ from ..reckon.store import Book
 bp = Blueprint("reckon_control", __name__, url_prefix="/_sandbox/reckon")
 
 SETTINGS = ("access_token_ttl", "refresh_token_ttl", "refresh_token_absolute_ttl", "code_ttl")
-MUTABLE = ("customers", "items", "invoices", "receipts")
+MUTABLE = ("customers", "items", "invoices", "receipts", "creditnotes")
 
 
 def _body() -> dict[str, Any]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 
 from flask import Response
 
 from . import assumptions as A
+from . import ledger
 from .http import (
     ApiError,
     api_blueprint,
@@ -20,6 +22,7 @@ from .http import (
     reckon,
 )
 from .store import Book, Collection, Record
+from .terms import due_date
 
 bp = api_blueprint("reckon_api")
 
@@ -84,7 +87,7 @@ def get_book(book_id: str) -> Response:
 def list_reference(book_id: str, kind: str) -> Response:
     """Ledger accounts, payment methods and contact-detail types."""
     book = load_book(book_id)
-    return list_response(getattr(book, REFERENCE_LISTS[kind]), public)
+    return list_response(getattr(book, REFERENCE_LISTS[kind]), _renderer(book, kind))
 
 
 @bp.get("/<book_id>/<any(" + ",".join(REFERENCE_LISTS) + "):kind>/<record_id>")
@@ -92,7 +95,38 @@ def list_reference(book_id: str, kind: str) -> Response:
 def get_reference(book_id: str, kind: str, record_id: str) -> Response:
     """One ledger account, payment method or type."""
     book = load_book(book_id)
-    return json_response(public(load(getattr(book, REFERENCE_LISTS[kind]), record_id)))
+    record = load(getattr(book, REFERENCE_LISTS[kind]), record_id)
+    return json_response(_renderer(book, kind)(record))
+
+
+def _renderer(book: Book, kind: str) -> Callable[[Record], Record]:
+    """Ledger accounts carry balances computed from the book's documents [INF]."""
+    if kind != "ledgeraccounts":
+        return public
+    computed = ledger.balances(book)
+    return lambda r: {**public(r), "balance": computed.get(r["id"], r.get("balance"))}
+
+
+@bp.get("/<book_id>/terms")
+@locked
+def list_terms(book_id: str) -> Response:
+    """Payment terms [SPEC GetPaymentTerms]."""
+    return list_response(load_book(book_id).terms, public)
+
+
+@bp.get("/<book_id>/terms/<term_id>")
+@locked
+def get_term(book_id: str, term_id: str) -> Response:
+    """One payment term."""
+    return json_response(public(load(load_book(book_id).terms, term_id)))
+
+
+@bp.get("/<book_id>/terms/<term_id>/duedate/basedate/<base_date>")
+@locked
+def term_due_date(book_id: str, term_id: str, base_date: str) -> Response:
+    """The due date a term gives from a base date [SPEC GetPaymentTermDueDate]."""
+    term = load(load_book(book_id).terms, term_id)
+    return json_response({"dueDate": f"{due_date(term, _effective(base_date))}T00:00:00Z"})
 
 
 def _effective(text: str) -> date:

@@ -83,7 +83,7 @@ EXCLUSIVE_TOTAL_INCLUDES_TAX = True
 # [INF] API-created invoices start as Draft (InvoiceInput has no status); approve with
 # PATCH {"status":"Approved"} (a PUT carrying status is honoured too). Paid is never set directly:
 # it follows balance == 0, and an invoice with receipts cannot go back to Draft.
-# [INF] no payment terms are seeded: dueDate defaults to invoiceDate; classifications are rejected.
+# [INF] classifications are rejected (the seeded books have none).
 INVOICE_INITIAL_STATUS = "Draft"
 INVOICE_NUMBER = "INV{:04d}"  # [SPEC example INV0123; INF per-book sequence]
 RECEIPT_NUMBER = "RCPT{:04d}"  # [SPEC example RCPT0015]
@@ -100,3 +100,46 @@ RECEIPT_ACCOUNT_TYPES = ("CurrentAsset_Bank", "CurrentLiability_CreditCard")
 # exceed the invoice balance, the links may not exceed the receipt total; an invoice with
 # receipts allocated cannot be deleted or return to Draft.
 # [INF] customer and item names are unique per book, compared case-insensitively.
+# [INF] an invoice's total may not be negative: money owed back to a customer is a credit note.
+NEGATIVE_INVOICE = "The invoice total cannot be negative. Use a credit note instead."
+
+# --- Credit notes [SPEC CreditNote*, LinkedTransactionType] ---------------------------------------
+# [SPEC] status cannot be set by POST/PUT, only PATCH: so API-created credit notes start as Draft
+# [INF], like invoices, and are approved with PATCH {"status":"Approved"}.
+CREDIT_NOTE_INITIAL_STATUS = "Draft"
+CREDIT_NOTE_NUMBER = "CN{:04d}"  # [INF] numbering shape (the spec shows no example)
+# [INF] `balance` is what has not been applied to invoices; an approved credit note whose balance
+# reaches 0 becomes Closed (the spec's third status) and returns to Approved if a link is removed.
+# [INF] a transaction link (POST /creditNotes/{id}/transactionLinks) may only target an
+# Approved/Paid invoice of the same customer, for no more than the invoice's balance nor the
+# credit note's; it reduces both balances. Its linkId is "INV-<guid>" (the spec's example shape).
+# [INF] only the Invoice link type is emulated; a Draft credit note cannot be linked.
+# [INF] a customer's `balance` is its issued invoices' balances less its approved credit notes'.
+
+# --- Receipts with line items -----------------------------------------------------------------
+# [INF] a receipt's lineItems (money coded straight to accounts, e.g. a voucher sale credited to a
+# liability) take the invoice line shape and are tax-inclusive; allocations plus line totals may
+# not exceed totalAmount, and what is left over stays as the customer's unallocated credit.
+
+# --- Payment terms [SPEC PaymentTerm, /terms] ---------------------------------------------------
+# [INF] a new book has these terms; "Due on receipt" is the book's default (isDefault).
+# (name, netDueDay, netDueDaySelection, isDefault)
+PAYMENT_TERMS = (
+    ("Due on receipt", 0, "DaysAfterIssue", True),
+    ("Net 7 days", 7, "DaysAfterIssue", False),
+    ("Net 14 days", 14, "DaysAfterIssue", False),
+    ("Net 30 days", 30, "DaysAfterIssue", False),
+    ("20th of next month", 20, "DayOfNextMonth", False),
+)
+# [INF] an invoice's dueDate: as sent, else from its paymentTerms, else the customer's terms,
+# else the book's default term. DayOfMonth past the invoice date rolls to the next month.
+
+# --- Ledger account balances [SPEC LedgerAccount.balance] ---------------------------------------
+# [INF] balances are computed from the documents: an issued invoice debits Accounts Receivable
+# with its total and credits each line's account (an item's sale account) with the line net of
+# tax and "GST Collected" with the tax; an approved credit note does the reverse; a receipt
+# debits its bank account with its total, credits its line items' accounts (net, tax to GST) and
+# Accounts Receivable with the rest. Debit-natured accounts (isDebit) show debits less credits,
+# the others credits less debits; Draft documents post nothing.
+RECEIVABLE_ACCOUNT = "Accounts Receivable"
+TAX_ACCOUNT = "GST Collected"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import api, identity, invoices, parties, receipts
+from . import api, creditnotes, identity, invoices, parties, receipts
 
 blueprints: list[Blueprint] = [
     identity.bp,
@@ -16,4 +16,5 @@ blueprints: list[Blueprint] = [
     parties.bp,
     invoices.bp,
     receipts.bp,
+    creditnotes.bp,
 ]

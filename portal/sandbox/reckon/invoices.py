@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,7 @@ from .money import ZERO, invoice_totals, line_amount, line_tax, refresh_customer
 from .resources import Resource, register
 from .seed import iso
 from .store import Book, Record, ref
+from .terms import default_term, due_date
 from .validate import Checker
 
 bp = api_blueprint("reckon_invoices")
@@ -158,9 +160,11 @@ def build_invoice(book: Book, body: dict[str, Any], old: Record | None) -> Recor
     lines = _lines(book, c, tax_status)
     total, tax_total = invoice_totals([(a, t) for _, a, t in lines], tax_status)
     allocated = old["_allocated"] if old else ZERO
+    if total < 0:
+        c.fail("lineItems", A.NEGATIVE_INVOICE)
     if total < allocated:
         c.fail("lineItems", "The invoice total cannot be less than the amount already received.")
-    record = _header(book, c, old)
+    record = _header(book, c, old, customer)
     record |= {
         "customer": ref(customer) if customer else None,
         "amountTaxStatus": tax_status,
@@ -178,9 +182,26 @@ def build_invoice(book: Book, body: dict[str, Any], old: Record | None) -> Recor
     return record
 
 
-def _header(book: Book, c: Checker, old: Record | None) -> Record:
+def _terms(book: Book, c: Checker, customer: Record | None) -> Record | None:
+    """The invoice's payment term: as sent, else the customer's, else the book's default [INF]."""
+    term = c.reference("paymentTerms", book.terms, what="payment term")
+    if term is None and not c.body.get("paymentTerms"):
+        own = (customer or {}).get("paymentTerms")
+        term = book.terms.get(own["id"]) if own else default_term(book)
+    return term
+
+
+def _due(c: Checker, invoice_date: str | None, term: Record | None) -> str | None:
+    sent = c.when("dueDate")
+    if sent or not invoice_date or term is None:
+        return sent or invoice_date
+    return f"{due_date(term, date.fromisoformat(invoice_date[:10]))}T00:00:00Z"
+
+
+def _header(book: Book, c: Checker, old: Record | None, customer: Record | None) -> Record:
     """The invoice's dates, texts and fixed references."""
     invoice_date = c.when("invoiceDate", required=True)
+    term = _terms(book, c, customer)
     stamp = iso(reckon().clock.now())
     receivable = book.ledgeraccounts.resolve("Accounts Receivable")
     template_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"reckon-template:{book.id}"))
@@ -194,10 +215,10 @@ def _header(book: Book, c: Checker, old: Record | None) -> Record:
         "billingAddress": None,
         "shippingAddress": None,
         "invoiceDate": invoice_date,
-        "dueDate": c.when("dueDate") or invoice_date,  # [INF] no terms: due on the invoice date
+        "dueDate": _due(c, invoice_date, term),
         "invoiceDiscountAmount": c.decimal("invoiceDiscountAmount"),
         "invoiceDiscountPercent": c.decimal("invoiceDiscountPercent"),
-        "paymentTerms": None,
+        "paymentTerms": ref(term) if term else None,
         "reference": c.text("reference", max_len=255),
         "accountsReceivableLedgerAccount": ref(receivable) if receivable else None,
         "classification": None,

@@ -66,5 +66,16 @@ def refresh_customer(book: Book, customer_id: str | None) -> None:
     issued = [
         i for i in book.invoices.find("customer.id", customer_id) or [] if i["status"] != "Draft"
     ]
-    customer["balance"] = sum((i["balance"] for i in issued), ZERO)
+    credits = [
+        n for n in book.creditnotes.find("customer.id", customer_id) or [] if n["status"] != "Draft"
+    ]
+    owed = sum((i["balance"] for i in issued), ZERO)
+    customer["balance"] = owed - sum((n["balance"] for n in credits), ZERO)
     customer["invoiceCount"] = len(issued)
+
+
+def settle_credit(note: Record) -> None:
+    """Balance: what no invoice has taken; approved and used up is Closed [INF]."""
+    note["balance"] = note["totalAmount"] - note["_applied"]
+    if note["status"] != "Draft":
+        note["status"] = "Closed" if note["balance"] <= 0 else "Approved"

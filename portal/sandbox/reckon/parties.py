@@ -71,13 +71,14 @@ def build_customer(book: Book, body: dict[str, Any], old: Record | None) -> Reco
     record["phoneNumbers"] = _sub_records(book, c, "phoneNumbers", book.phonetypes, PHONE_FIELDS)
     record["addresses"] = _sub_records(book, c, "addresses", book.addresstypes, ADDRESS_FIELDS)
     record["creditLimit"] = c.decimal("creditLimit")
+    term = c.reference("paymentTerms", book.terms, what="payment term")
     c.done()
     record |= {
         "contacts": [],
         "balance": old["balance"] if old else Decimal("0.00"),
         "invoiceCount": old["invoiceCount"] if old else 0,
         "lastModifiedDateTime": _now(),
-        "paymentTerms": None,
+        "paymentTerms": ref(term) if term else None,
         "_input": body,
     }
     return record

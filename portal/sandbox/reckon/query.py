@@ -60,7 +60,10 @@ class Compare:
     path: str | None
 
     def __call__(self, record: Record) -> bool:
-        return _compare(self.getter(record), self.op, self.value) != self.negate
+        value = self.getter(record)
+        if isinstance(value, list):  # a field inside a list matches when any element does [INF]
+            return any(_compare(v, self.op, self.value) for v in value) != self.negate
+        return _compare(value, self.op, self.value) != self.negate
 
 
 def _num(value: Any) -> Decimal:
@@ -236,6 +239,8 @@ class _Parser:
 
 
 def _apply(func: Callable[..., Any], value: Any, extra: list[Any]) -> Any:
+    if isinstance(value, list):
+        return [_apply(func, v, extra) for v in value]
     try:
         return None if value is None else func(value, *extra)
     except (TypeError, ValueError, ArithmeticError):

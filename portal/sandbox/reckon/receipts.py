@@ -8,6 +8,7 @@ from typing import Any
 
 from . import assumptions as A
 from .http import api_blueprint, reckon
+from .invoices import _line
 from .money import ZERO, refresh_customer, settle
 from .resources import Resource, register
 from .seed import iso
@@ -94,6 +95,17 @@ def _bank_account(book: Book, c: Checker) -> Record | None:
     return account
 
 
+def _coded_lines(book: Book, c: Checker) -> list[tuple[Record, Decimal, Decimal]]:
+    """Money coded straight to accounts (invoice-line shape, tax-inclusive) [INF]."""
+    raw = c.body.get("lineItems") or []
+    if not isinstance(raw, list):
+        c.fail("lineItems", "The lineItems field must be a list.")
+        return []
+    return [
+        _line(book, c.child(f"lineItems[{i}]", item), "Inclusive") for i, item in enumerate(raw)
+    ]
+
+
 def build_receipt(book: Book, body: dict[str, Any], old: Record | None) -> Record:
     """ReceiptInput -> Receipt."""
     c = Checker(body)
@@ -103,7 +115,9 @@ def build_receipt(book: Book, body: dict[str, Any], old: Record | None) -> Recor
         c.fail("totalAmount", "The total amount must be greater than zero.")
     links = _links(book, c, customer, old)
     allocated = sum((link["transactionAmount"] for link in links), ZERO)
-    if allocated > total:
+    coded = _coded_lines(book, c)
+    coded_total = sum((amount for _, amount, _ in coded), ZERO)
+    if allocated + coded_total > total:
         c.fail("transactionLinks", "The allocated amounts exceed the receipt's total amount.")
     account = _bank_account(book, c)
     method = c.reference("paymentMethod", book.paymentmethods, what="payment method")
@@ -116,7 +130,7 @@ def build_receipt(book: Book, body: dict[str, Any], old: Record | None) -> Recor
         "customer": ref(customer) if customer else None,
         "receiptDate": c.when("receiptDate", required=True),
         "ledgerAccount": ref(account, "fullName") if account else None,
-        "allocateFullAmount": allocated == total,
+        "allocateFullAmount": allocated + coded_total == total,
         "paymentMethod": ref(method) if method else None,
         "reference": c.text("reference", max_len=200),
         "notes": c.text("notes", max_len=255),
@@ -129,7 +143,8 @@ def build_receipt(book: Book, body: dict[str, Any], old: Record | None) -> Recor
         "accountsReceivableLedgerAccount": ref(receivable) if receivable else None,
         "classification": None,
         "transactionLinks": links,
-        "lineItems": [],  # [INF] receipt line items (money coded straight to accounts) not emulated
+        "lineItems": [line for line, _, _ in coded],
+        "amountTaxStatus": "Inclusive",
         "createdDateTime": old["createdDateTime"] if old else stamp,
         "lastModifiedDateTime": stamp,
         "_input": body,

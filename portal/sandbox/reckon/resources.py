@@ -40,6 +40,7 @@ class Resource:
     after: Hook = _no_hook
     # Called before a delete; raises when the record may not go.
     check_delete: Callable[[Book, Record], None] = lambda book, record: None
+    aliases: tuple[str, ...] = ()  # other spellings of the URL segment the spec uses too
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -56,8 +57,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def register(bp: Blueprint, res: Resource) -> None:
-    """Add the six routes of a resource to a blueprint."""
-    base = f"/<book_id>/{res.name}"
+    """Add the six routes of a resource (and of each alias) to a blueprint."""
 
     def collection(book: Book) -> Any:
         return book.collection(res.name)
@@ -105,10 +105,12 @@ def register(bp: Blueprint, res: Resource) -> None:
         res.after(book, old, None)
         return no_content()
 
-    bp.add_url_rule(base, f"{res.name}_list", list_all, methods=["GET"])
-    bp.add_url_rule(base, f"{res.name}_create", create, methods=["POST"])
-    one = f"{base}/<record_id>"
-    bp.add_url_rule(one, f"{res.name}_get", get_one, methods=["GET"])
-    bp.add_url_rule(one, f"{res.name}_replace", replace, methods=["PUT"])
-    bp.add_url_rule(one, f"{res.name}_patch", patch, methods=["PATCH"])
-    bp.add_url_rule(one, f"{res.name}_delete", delete, methods=["DELETE"])
+    for segment in (res.name, *res.aliases):
+        base, name = f"/<book_id>/{segment}", f"{res.name}_{segment}"
+        bp.add_url_rule(base, f"{name}_list", list_all, methods=["GET"])
+        bp.add_url_rule(base, f"{name}_create", create, methods=["POST"])
+        one = f"{base}/<record_id>"
+        bp.add_url_rule(one, f"{name}_get", get_one, methods=["GET"])
+        bp.add_url_rule(one, f"{name}_replace", replace, methods=["PUT"])
+        bp.add_url_rule(one, f"{name}_patch", patch, methods=["PATCH"])
+        bp.add_url_rule(one, f"{name}_delete", delete, methods=["DELETE"])

@@ -6,13 +6,14 @@ import random
 from datetime import datetime
 from decimal import Decimal
 
-from .assumptions import TAX_RATES
+from .assumptions import PAYMENT_TERMS, TAX_RATES
 from .store import Book, ref
 
 # (name, accountType, accountCode, default tax code) [INF: a plausible AU small-practice chart]
 LEDGER_ACCOUNTS = (
     ("Cheque Account", "CurrentAsset_Bank", "1-1110", None),
     ("Cliniko Clearing", "CurrentAsset_Bank", "1-1190", None),
+    ("VaocherApp Clearing", "CurrentAsset_Bank", "1-1195", None),
     ("Accounts Receivable", "CurrentAsset_AccountsReceivable", "1-1200", None),
     ("Business Credit Card", "CurrentLiability_CreditCard", "2-1100", None),
     ("GST Collected", "CurrentLiability_Other", "2-1310", None),
@@ -21,8 +22,10 @@ LEDGER_ACCOUNTS = (
     ("Income", "Income", "4-0000", "GST"),
     ("Sales - Services", "Income", "4-1000", "FRE"),
     ("Sales - Products", "Income", "4-2000", "GST"),
+    ("Voucher Breakage", "Income", "4-3000", "N-T"),
     ("Bank Fees", "Expense", "6-1000", "NCF"),
     ("Merchant Fees", "Expense", "6-1100", "NCG"),
+    ("Bad Debts", "Expense", "6-1200", None),
 )
 DEBIT_TYPES = ("CurrentAsset", "NonCurrentAsset", "Expense")
 PAYMENT_METHODS = ("Cash", "Cheque", "EFTPOS", "Credit Card", "HICAPS", "Direct Deposit")
@@ -43,6 +46,22 @@ def seed_book(seed: int, index: int, name: str, now: datetime) -> Book:
     book.id = book.new_id()
     _seed_tax_rates(book)
     _seed_accounts(book, iso(now))
+    for name, day, selection, default in PAYMENT_TERMS:
+        book.terms.put(
+            {
+                "id": book.new_id(),
+                "name": name,
+                "description": name,
+                "status": "Active",
+                "isDefault": default,
+                "useForInvoice": True,
+                "netDueDay": day,
+                "netDueDaySelection": selection,
+                "isDueDateWeekend": False,
+                "isIssuedWithinDays": False,
+                "issuedWithinDays": 0,
+            }
+        )
     for method in PAYMENT_METHODS:
         book.paymentmethods.put({"id": book.new_id(), "name": method})
     for coll, names in (

@@ -15,7 +15,10 @@ Record = dict[str, Any]
 def get_path(record: Record, path: str) -> Any:
     """Read a dotted path (`customer.name`), falling back to a case-insensitive key match."""
     value: Any = record
-    for part in path.split("."):
+    for i, part in enumerate(path.split(".")):
+        if isinstance(value, list):  # a path through a list: every element's value [INF]
+            rest = ".".join(path.split(".")[i:])
+            return [get_path(v, rest) for v in value if isinstance(v, dict)]
         if not isinstance(value, dict):
             return None
         if part in value:
@@ -121,7 +124,13 @@ class Book:
     receipts: Collection = field(
         default_factory=lambda: Collection("receiptNumber", ["reference", "customer.id"])
     )
-    counters: dict[str, int] = field(default_factory=lambda: {"invoice": 0, "receipt": 0})
+    creditnotes: Collection = field(
+        default_factory=lambda: Collection("creditNoteNumber", ["reference", "customer.id"])
+    )
+    terms: Collection = field(default_factory=Collection)
+    counters: dict[str, int] = field(
+        default_factory=lambda: {"invoice": 0, "receipt": 0, "creditnote": 0}
+    )
 
     def new_id(self) -> str:
         """A GUID from the book's seeded generator, so runs are repeatable."""

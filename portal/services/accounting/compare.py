@@ -1,6 +1,10 @@
-"""Compare Cliniko invoices with their Reckon counterparts: variances and totals by tax code/month.
+"""Compare Cliniko with the clinic's Reckon book: every invoice status, the credit notes and
+receipts the sync makes for them, and totals by month and tax code (invoices less credit notes).
 
-Pure functions over rows already read, so the rules are easy to test and to read.
+Pure functions over rows already read, so the rules are easy to test and to read. What Cliniko
+implies for Reckon (`expected`) follows the sync's own rules: open credit → invoice at zero plus a
+customer credit note for the excess; written off → a write-off credit note for the total;
+archived after it reached Reckon → a reversal credit note; archived before → nothing.
 """
 
 from __future__ import annotations
@@ -18,12 +22,17 @@ from portal.services.accounting import map as m
 
 ZERO = Decimal(0)
 SIDES = ("cliniko_total", "cliniko_tax", "reckon_total", "reckon_tax")
-ISSUED = (10, 20)  # open or paid: what should be in the books
+NOTE_PREFIXES = {
+    "credit": m.CREDIT_REFERENCE.format(number=""),
+    "writeoff": m.WRITE_OFF_REFERENCE.format(number=""),
+    "reversal": m.REVERSAL_REFERENCE.format(number=""),
+}
 
 
 @dataclass(frozen=True)
 class Variance:
-    kind: str  # missing_in_reckon | missing_in_cliniko | amount | tax | status
+    kind: str  # missing_in_reckon | missing_in_cliniko | amount | tax | status | credit_note |
+    # receipt | liability | unsent
     reference: str
     cliniko_id: str | None
     reckon_id: str | None
@@ -33,12 +42,34 @@ class Variance:
     message: str
 
 
-def _issued(inv: Invoice) -> bool:
-    return inv.status in ISSUED and not inv.archived_at and not inv.deleted_at
+def note_purpose(reference: str) -> tuple[str, str] | None:
+    """ "CLINIKO-WO-12" → ("writeoff", "12")."""
+    for purpose, prefix in NOTE_PREFIXES.items():
+        if reference.startswith(prefix):
+            return purpose, reference[len(prefix) :]
+    return None
 
 
-def compare_invoice(ref: str, inv: Invoice | None, row: dict[str, Any] | None) -> list[Variance]:
-    """Every difference between one Cliniko invoice and the Reckon invoice with its reference."""
+def expected_notes(inv: Invoice, sent: bool) -> dict[str, Decimal]:
+    """The credit notes Cliniko's state calls for, by purpose, with their totals (a reversal's
+    total is the Reckon invoice's, so it is None here and checked against that)."""
+    total = m.invoice_totals(inv)[0]
+    if m.invoice_archived(inv):
+        return {"reversal": ZERO} if sent else {}
+    if total < 0:
+        return {"credit": -total}
+    if inv.status == 30 and total > 0:
+        return {"writeoff": total}
+    return {}
+
+
+def compare_invoice(
+    ref: str,
+    inv: Invoice | None,
+    row: dict[str, Any] | None,
+    notes: dict[str, dict[str, Any]],
+) -> list[Variance]:
+    """Every difference between one Cliniko invoice and its Reckon invoice and credit notes."""
     rid = str(row["id"]) if row else None
     cid = inv.id if inv else None
     when = (inv.issue_date if inv else None) or (to_date(row.get("invoiceDate")) if row else None)
@@ -46,34 +77,137 @@ def compare_invoice(ref: str, inv: Invoice | None, row: dict[str, Any] | None) -
     def v(kind: str, cval: Any, rval: Any, message: str) -> Variance:
         return Variance(kind, ref, cid, rid, when, str(cval), str(rval), message)
 
-    if inv is None or not _issued(inv):
+    if inv is None:
         if row is None or (to_decimal(row.get("totalAmount")) or ZERO) == 0:
             return []
-        why = "not in Cliniko" if inv is None else m.invoice_action(inv) or "not issued in Cliniko"
-        return [v("missing_in_cliniko", "", row.get("totalAmount"), f"In Reckon but {why}.")]
+        return [
+            v("missing_in_cliniko", "", row.get("totalAmount"), "In Reckon but not in Cliniko.")
+        ]
     total, tax = m.invoice_totals(inv)
+    out = _notes(inv, row, notes, v)
+    if m.invoice_archived(inv):
+        return out
     if row is None:
-        return [v("missing_in_reckon", total, "", "Issued in Cliniko but not in Reckon.")]
-    out = []
-    r_total, r_tax = (
-        to_decimal(row.get("totalAmount")) or ZERO,
-        to_decimal(row.get("totalTaxAmount")),
-    )
-    if r_total != total:
-        out.append(v("amount", total, r_total, f"Totals differ by {r_total - total}."))
-    if (r_tax or ZERO) != tax:
-        out.append(v("tax", tax, r_tax, f"Tax differs by {(r_tax or ZERO) - tax}."))
+        return [
+            *out,
+            v("missing_in_reckon", total, "", f"{_status(inv)} in Cliniko, not in Reckon."),
+        ]
+    r_total = to_decimal(row.get("totalAmount")) or ZERO
+    r_tax = to_decimal(row.get("totalTaxAmount")) or ZERO
+    if r_total != max(total, ZERO):
+        out.append(
+            v(
+                "amount",
+                max(total, ZERO),
+                r_total,
+                f"Totals differ by {r_total - max(total, ZERO)}.",
+            )
+        )
+    if r_tax != tax:
+        out.append(v("tax", tax, r_tax, f"Tax differs by {r_tax - tax}."))
     balance = to_decimal(row.get("balance")) or ZERO
-    if inv.status == 20 and balance > 0:
-        out.append(v("status", "Paid", f"Open ({balance})", "Paid in Cliniko, open in Reckon."))
+    settled = inv.status in (20, 30, 40)
+    if settled and balance > 0:
+        out.append(
+            v(
+                "status",
+                _status(inv),
+                f"Open ({balance})",
+                f"{_status(inv)} in Cliniko, open in Reckon.",
+            )
+        )
     if inv.status == 10 and balance <= 0 and r_total > 0:
         out.append(v("status", "Open", row.get("status"), "Open in Cliniko, paid in Reckon."))
     return out
 
 
+def _status(inv: Invoice) -> str:
+    return {10: "Open", 20: "Paid", 30: "Written off", 40: "Open credit"}.get(
+        inv.status or 0, "Issued"
+    )
+
+
+def _notes(
+    inv: Invoice, row: dict[str, Any] | None, notes: dict[str, dict[str, Any]], v: Any
+) -> list[Variance]:
+    out = []
+    wanted = expected_notes(inv, sent=row is not None)
+    for purpose, amount in wanted.items():
+        note = notes.get(purpose)
+        if purpose == "reversal" and row is not None:
+            amount = to_decimal(row.get("totalAmount")) or ZERO
+        if note is None:
+            if amount:
+                out.append(
+                    v(
+                        "credit_note",
+                        amount,
+                        "",
+                        f"{_purpose_text(purpose)}: no credit note in Reckon.",
+                    )
+                )
+            continue
+        got = to_decimal(note.get("totalAmount")) or ZERO
+        if got != amount:
+            out.append(
+                v(
+                    "credit_note",
+                    amount,
+                    got,
+                    f"{_purpose_text(purpose)}: the credit note differs by {got - amount}.",
+                )
+            )
+    for purpose, note in notes.items():
+        if purpose not in wanted:
+            out.append(
+                v(
+                    "credit_note",
+                    "",
+                    note.get("totalAmount"),
+                    f"A {purpose} credit note in Reckon that Cliniko does not call for.",
+                )
+            )
+    return out
+
+
+def _purpose_text(purpose: str) -> str:
+    return {
+        "credit": "Open credit in Cliniko",
+        "writeoff": "Written off in Cliniko",
+        "reversal": "Archived in Cliniko after it reached Reckon",
+    }[purpose]
+
+
+def compare_receipt(ref: str, inv: Invoice | None, row: dict[str, Any]) -> list[Variance]:
+    """A `CLINIKO-PAY-` receipt must belong to an invoice Cliniko shows as paid and not archived."""
+    if inv is not None and inv.status == 20 and not m.invoice_archived(inv):
+        return []
+    why = (
+        "its invoice is not in Cliniko"
+        if inv is None
+        else (
+            "its invoice was archived in Cliniko (the payment with it)"
+            if m.invoice_archived(inv)
+            else f"its invoice is {_status(inv).lower()} in Cliniko, not paid"
+        )
+    )
+    return [
+        Variance(
+            "receipt",
+            ref,
+            inv.id if inv else None,
+            str(row.get("id")),
+            to_date(row.get("receiptDate")),
+            _status(inv) if inv else "",
+            str(row.get("totalAmount")),
+            f"A receipt in Reckon but {why}.",
+        )
+    ]
+
+
 @dataclass
 class Totals:
-    """Sums by (month, tax code) for each side."""
+    """Sums by (month, tax code) for each side: invoices less credit notes."""
 
     cells: dict[tuple[str, str], dict[str, Decimal]]
 
@@ -92,11 +226,22 @@ class Totals:
         return out
 
 
+def _tax_of(amount: Decimal, rate: Decimal) -> Decimal:
+    return m.cents(amount * rate / (100 + rate)) if rate else ZERO
+
+
 def add_cliniko(
-    totals: Totals, settings: AccountingSettings, inv: Invoice, lines: list[InvoiceItem]
+    totals: Totals,
+    settings: AccountingSettings,
+    inv: Invoice,
+    lines: list[InvoiceItem],
+    rates: dict[str, Decimal],
+    sent: bool,
+    event_day: date | None,
 ) -> None:
-    """Cliniko's lines under the tax code the mapping gives them; tax as Cliniko charged it."""
-    if not _issued(inv) or inv.issue_date is None:
+    """What Cliniko implies for the books, by month and code: the invoice's lines when issued,
+    and, on the day it happened, the credit notes its status calls for."""
+    if inv.issue_date is None or (m.invoice_archived(inv) and not sent):
         return
     month = inv.issue_date.strftime("%Y-%m")
     booked = [_cliniko_line(settings, it) for it in lines]
@@ -108,6 +253,21 @@ def add_cliniko(
         booked[i] = (booked[i][0], booked[i][1], booked[i][2] + gap)
     for code, amount, tax in booked:
         totals.add(month, code, "cliniko", amount, tax)
+    later = (event_day or inv.issue_date).strftime("%Y-%m")
+    total = m.invoice_totals(inv)[0]
+    if m.invoice_archived(inv):
+        for code, amount, tax in booked:
+            totals.add(later, code, "cliniko", -amount, -tax)
+    elif total < 0:  # the excess leaves the invoice and comes back as a credit note
+        code = next((c for c, a, _ in reversed(booked) if a < 0), settings.tax_voucher)
+        totals.add(month, code, "cliniko", -total, ZERO)
+        totals.add(later, code, "cliniko", total, ZERO)
+    elif inv.status == 30:
+        by_code: dict[str, Decimal] = defaultdict(Decimal)
+        for code, amount, _ in booked:
+            by_code[code] += amount
+        for code, share in m.proportional(by_code, total):
+            totals.add(later, code, "cliniko", -share, -_tax_of(share, rates.get(code, ZERO)))
 
 
 def _cliniko_line(settings: AccountingSettings, it: InvoiceItem) -> tuple[str, Decimal, Decimal]:
@@ -117,13 +277,19 @@ def _cliniko_line(settings: AccountingSettings, it: InvoiceItem) -> tuple[str, D
         key = m.billable_key(it.billable_item_id or "")
         kind = "voucher" if (it.unit_price or ZERO) < 0 else "service"
     amount, rate = m.cents(it.total_including_tax or ZERO), it.tax_rate or ZERO
-    tax = m.cents(amount * rate / (100 + rate)) if rate else ZERO
-    return m.tax_code_for(settings, key, kind), amount, tax
+    return m.tax_code_for(settings, key, kind), amount, _tax_of(amount, rate)
 
 
-def add_reckon(totals: Totals, row: dict[str, Any]) -> None:
-    """Reckon's lines by their tax code (issued invoices only)."""
-    when = to_date(row.get("invoiceDate"))
+def add_reckon(
+    totals: Totals,
+    row: dict[str, Any],
+    sign: int = 1,
+    date_key: str = "invoiceDate",
+    side: str = "reckon",
+    when: date | None = None,
+) -> None:
+    """Reckon's lines by their tax code: invoices (sign 1) and credit notes (sign -1)."""
+    when = when or to_date(row.get(date_key))
     if when is None or row.get("status") == "Draft":
         return
     month = when.strftime("%Y-%m")
@@ -138,4 +304,5 @@ def add_reckon(totals: Totals, row: dict[str, Any]) -> None:
             discount = to_decimal(details.get("discountAmount")) or ZERO
             amount = m.cents(price * (qty or Decimal(1))) - discount
         code = (line.get("taxRate") or {}).get("name") or "?"
-        totals.add(month, code, "reckon", amount if inclusive else amount + tax, tax)
+        gross = amount if inclusive else amount + tax
+        totals.add(month, code, side, sign * gross, sign * tax)

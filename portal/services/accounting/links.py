@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from portal.clients.cliniko import invoice_web_url
+from portal.clients.cliniko import invoice_web_url, patient_web_url
 from portal.models import Clinic, Provider
 from portal.services.connections.records import connection_or_none
 
@@ -25,6 +25,17 @@ class InvoiceLinks:
         if not (invoice_id and self.subdomain):
             return ""
         return invoice_web_url(self.subdomain, self.shard, invoice_id)
+
+    def patient(self, patient_id: str | None) -> str:
+        if not (patient_id and self.subdomain):
+            return ""
+        return patient_web_url(self.subdomain, self.shard, patient_id)
+
+    def for_line(self, reference: str, cliniko_id: str | None) -> str:
+        """A variance's Cliniko link: the patient for a customer, else the invoice."""
+        if reference.startswith("Customer"):
+            return self.patient(cliniko_id)
+        return self.cliniko(cliniko_id)
 
     def reckon(self, invoice_id: str | None) -> str:
         if not (invoice_id and self.book_id):

@@ -19,6 +19,13 @@ CENT = Decimal("0.01")
 ZERO = Decimal(0)
 REFERENCE = "CLINIKO-INV-{number}"
 PAYMENT_REFERENCE = "CLINIKO-PAY-{number}"
+# One credit note per invoice and purpose: open credit, write-off, reversal of an archived invoice.
+CREDIT_REFERENCE = "CLINIKO-CR-{number}"
+WRITE_OFF_REFERENCE = "CLINIKO-WO-{number}"
+REVERSAL_REFERENCE = "CLINIKO-REV-{number}"
+VOUCHER_SALE_REFERENCE = "VOUCHER-SALE-{code}"
+BREAKAGE_REFERENCE = "VOUCHER-EXPIRED-{code}"
+VOUCHER_ITEM_CODE = "CLK-VOUCHER"
 ITEM_CODE = "CLK-{key}"  # unique per Cliniko record, unlike Cliniko's optional item codes
 PHONE_TYPES = {"Mobile": "Mobile", "Work": "Work", "Home": "Phone", "Fax": "Fax"}
 
@@ -37,7 +44,10 @@ def cents(value: Decimal) -> Decimal:
 
 
 def payload_hash(payload: Any) -> str:
-    """A stable fingerprint of what we send, so an unchanged record is never sent again."""
+    """A stable fingerprint of what we send, so an unchanged record is never sent again. Keys
+    sent as null (a removal) count as absent, so adding removals changed no old fingerprint."""
+    if isinstance(payload, dict):
+        payload = {k: v for k, v in payload.items() if v is not None}
     text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -81,6 +91,19 @@ def item_body(settings: AccountingSettings, key: str, item: BillableItem | Produ
     }
 
 
+def voucher_item_body(settings: AccountingSettings) -> dict:
+    """The one item every voucher line uses: codes are bearer value, not products."""
+    return {
+        "name": "Gift voucher",
+        "item_code": VOUCHER_ITEM_CODE,
+        "price": ZERO,
+        "tax_rate": settings.tax_voucher,
+        "ledger_account": settings.account_voucher,
+        "item_type": "Service",
+        "amount_tax_status": "Exclusive",
+    }
+
+
 # ---- customers -----------------------------------------------------------------------------------
 def customer_name(row: dict[str, Any], settings: AccountingSettings, taken: bool) -> str:
     """The patient's name; when another patient has it, add the configured distinguishing mark."""
@@ -95,20 +118,19 @@ def customer_name(row: dict[str, Any], settings: AccountingSettings, taken: bool
 
 
 def customer_fields(row: dict[str, Any]) -> dict[str, Any]:
-    """Email, phones and the postal address as Reckon's typed sub-records."""
+    """Email, phones and the postal address as Reckon's typed sub-records; one removed in
+    Cliniko is sent as null, which a merge patch takes as "remove"."""
     fields: dict[str, Any] = {"notes": f"Cliniko patient {row.get('id')}"}
-    if row.get("email"):
-        fields["electronicAddresses"] = [{"type": "Email", "address": row["email"][:100]}]
+    email = (row.get("email") or "").strip()
+    fields["electronicAddresses"] = [{"type": "Email", "address": email[:100]}] if email else None
     phones = [
         {"type": PHONE_TYPES.get(p.get("phone_type") or "", "Phone"), "number": p["number"][:30]}
         for p in row.get("patient_phone_numbers") or []
         if p.get("number")
     ]
-    if phones:
-        fields["phoneNumbers"] = phones
+    fields["phoneNumbers"] = phones or None
     address = _address(row)
-    if address:
-        fields["addresses"] = [address]
+    fields["addresses"] = [address] if address else None
     return fields
 
 
@@ -159,7 +181,7 @@ def line_for(
     """One line whose amount is exactly Cliniko's `total_including_tax`; returns (line, tax)."""
     amount = cents(it.total_including_tax or ZERO)
     quantity = it.quantity or Decimal(1)
-    gross_unit = (it.unit_price or ZERO) * (1 + rate / 100)
+    gross_unit = cents((it.unit_price or ZERO) * (1 + rate / 100))  # prices go out in cents
     discount = cents(gross_unit * quantity) - amount  # Cliniko's discount plus any rounding
     if discount < 0:  # Cliniko rounded up where Reckon would not: send the line as one amount
         gross_unit, quantity, discount = amount, Decimal(1), ZERO
@@ -182,12 +204,39 @@ def invoice_totals(invoice: Invoice) -> tuple[Decimal, Decimal]:
     return total, cents(invoice.tax_amount or ZERO)
 
 
-def invoice_action(invoice: Invoice) -> str | None:
-    """Why an invoice is reported for action instead of pushed, or None to push it."""
-    if invoice.archived_at or invoice.deleted_at:
-        return "Archived in Cliniko"
-    if invoice.status == 30:
-        return "Closed in Cliniko without being paid (written off?)"
-    if invoice.status == 40 or (invoice.total_amount or ZERO) < 0:
-        return "Open credit in Cliniko (a credit note is needed in Reckon)"
-    return None
+def invoice_archived(invoice: Invoice) -> bool:
+    return bool(invoice.archived_at or invoice.deleted_at)
+
+
+def proportional(by_code: dict[str, Decimal], total: Decimal) -> list[tuple[str, Decimal]]:
+    """`total` spread over the codes with a positive amount, in proportion, to the cent (the
+    last code takes the rounding): a write-off reverses each code's share."""
+    positive = {code: amount for code, amount in sorted(by_code.items()) if amount > 0}
+    whole = sum(positive.values(), ZERO)
+    if total <= 0 or whole <= 0:
+        return []
+    out, left = [], total
+    for n, (code, amount) in enumerate(positive.items()):
+        share = left if n == len(positive) - 1 else cents(total * amount / whole)
+        left -= share
+        out.append((code, share))
+    return out
+
+
+def split_excess(lines: list[PricedLine], excess: Decimal) -> list[tuple[int, Decimal]]:
+    """An invoice below zero (a voucher worth more than the treatment): take `excess` off its
+    negative lines, last first, so the invoice totals zero; returns (line index, amount taken)
+    for the credit note that carries the excess as customer credit."""
+    taken: list[tuple[int, Decimal]] = []
+    for i in reversed(range(len(lines))):
+        line = lines[i]
+        amount = cents(line.price * line.quantity) - line.discount
+        if excess <= 0 or amount >= 0:
+            continue
+        take = min(-amount, excess)
+        lines[i] = PricedLine(
+            line.item, Decimal(1), amount + take, line.tax_rate, line.description, ZERO
+        )
+        taken.append((i, take))
+        excess -= take
+    return taken

@@ -62,10 +62,16 @@ class Push:
     update: Callable[[str], None] | None = None  # None: records Reckon cannot change (receipts)
 
 
-def new_sync_record(clinic: Clinic, kind: str, cliniko_id: str) -> SyncRecord:
-    """The cross-reference for a Cliniko record seen for the first time (pending)."""
-    rec = SyncRecord(clinic_id=clinic.id, kind=kind, cliniko_id=cliniko_id, details={})
-    db.session.add(rec)
+def new_sync_record(clinic: Clinic, kind: str, cliniko_id: str, dry: bool = False) -> SyncRecord:
+    """The cross-reference for a Cliniko record seen for the first time (pending); a preview's
+    is never added to the session."""
+    rec = SyncRecord(
+        clinic_id=clinic.id, kind=kind, cliniko_id=cliniko_id, details={}, state=SyncState.PENDING
+    )
+    rec.reckon_id, rec.pushed_hash, rec.attempted_at = None, "", None
+    rec.label, rec.reference, rec.message = "", "", ""
+    if not dry:
+        db.session.add(rec)
     return rec
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from portal.clients.cliniko import ClinikoClient
 from portal.clients.errors import UpstreamError
 from portal.extensions import db
-from portal.models import AccountingSettings, Clinic, Connection, Provider, User
+from portal.models import AccountingSettings, Clinic, Connection, CustomerScope, Provider, User
 from portal.models.types import utcnow
 from portal.services import DomainError, UpstreamFailed
 from portal.services.accounting.push import TRANSIENT, Breaker, ReckonDown
@@ -26,8 +27,15 @@ from portal.services.connections.records import (
 from portal.tenancy import owned
 
 TAX_FIELDS = ("tax_service", "tax_product", "tax_voucher")
-ACCOUNT_FIELDS = ("account_service", "account_product", "account_voucher", "clearing_account")
+ACCOUNT_FIELDS = (
+    *("account_service", "account_product", "account_voucher", "clearing_account"),
+    *("voucher_clearing_account", "bad_debt_account", "breakage_account"),
+)
 NAMING = {"patient_id": "Add the Cliniko patient id", "date_of_birth": "Add the date of birth"}
+SCOPES = {
+    CustomerScope.INVOICED: "Patients with invoices",
+    CustomerScope.ALL: "Every patient",
+}
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class BookOptions:
     tax_codes: list[str]
     accounts: list[str]
     methods: list[str]
+    terms: list[str] = field(default_factory=list)
 
 
 def settings_for(clinic: Clinic) -> AccountingSettings:
@@ -81,12 +90,13 @@ def book_options(clinic: Clinic) -> BookOptions:
         codes = sorted(tax_rates(client, book_id, utcnow().date()))
         accounts = sorted(a.name for a in client.list_ledger_accounts(book_id))
         methods = sorted(p.name for p in client.list_payment_methods(book_id))
+        terms = [t.name for t in client.list_terms(book_id)]
     except UpstreamError as exc:
         record_check_in_own_transaction(conn, exc)
         raise UpstreamFailed(f"Could not read the Reckon book: {exc}") from exc
     finally:
         client.close()
-    return BookOptions(book_id, codes, accounts, methods)
+    return BookOptions(book_id, codes, accounts, methods, terms)
 
 
 def parse_overrides(text: str) -> dict[str, str]:
@@ -106,7 +116,10 @@ def parse_overrides(text: str) -> dict[str, str]:
 def save_settings(
     clinic: Clinic, actor: User, values: dict[str, Any], options: BookOptions
 ) -> AccountingSettings:
-    """Validate against the book (codes and accounts must exist), store, audit."""
+    """Validate against the book (codes and accounts must exist), store, audit. A setting not
+    given keeps its stored (or default) value."""
+    row = settings_for(clinic)
+    values = {**{f: getattr(row, f) for f in (*ACCOUNT_FIELDS, *TAX_FIELDS)}, **values}
     problems = [
         f"Tax code {values[f]} is not a sales tax code in the book."
         for f in TAX_FIELDS
@@ -124,9 +137,12 @@ def save_settings(
     ]
     if values["payment_method"] not in options.methods:
         problems.append(f"Payment method {values['payment_method']} is not in the book.")
+    if values.get("payment_terms") and values["payment_terms"] not in options.terms:
+        problems.append(f"Payment terms {values['payment_terms']} are not in the book.")
+    if values.get("customer_scope", CustomerScope.INVOICED) not in SCOPES:
+        problems.append("Choose which patients become customers.")
     if problems:
         raise DomainError(" ".join(problems))
-    row = settings_for(clinic)
     for name, value in values.items():
         setattr(row, name, value)
     row.book_id = options.book_id
@@ -135,13 +151,38 @@ def save_settings(
     return row
 
 
-def open_sync(clinic: Clinic, checkpoint: Callable[[], None]) -> tuple[SyncEnv, ClinikoClient]:
-    """Clients and settings for a run; refuses if the book changed since settings were saved."""
+def set_clinic_timezone(clinic: Clinic, actor: User | None, zone: str) -> None:
+    """The clinic's time zone (read from Cliniko when linking, editable): every accounting date
+    (payments, credit notes, voucher sales, schedules) is a local date in it."""
+    zone = zone.strip()
+    if not valid_zone(zone):
+        raise DomainError(f"{zone or 'That'} is not a time zone (use a name like Australia/Perth).")
+    if clinic.timezone != zone:
+        clinic.timezone = zone
+        db.session.flush()
+        record_event("clinic.timezone", actor, clinic=clinic, target=zone)
+
+
+def first_sync_approved(settings: AccountingSettings) -> bool:
+    """Whether anything may be written to Reckon for the clinic (a preview was approved)."""
+    return settings.approved_preview_id is not None
+
+
+def open_sync(
+    clinic: Clinic, checkpoint: Callable[[], None], dry: bool = False, writes: bool = True
+) -> tuple[SyncEnv, ClinikoClient]:
+    """Clients and settings for a run; refuses if the book changed since settings were saved,
+    and refuses a run that writes before the clinic's first preview is approved."""
     cliniko_conn, reckon_conn = linked_pair(clinic)
     settings = settings_for(clinic)
     book_id = reckon_conn.detail("book_id")
     if settings.book_id != book_id:
         raise DomainError("Save the accounting settings for this Reckon book before syncing.")
+    if writes and not dry and not first_sync_approved(settings):
+        raise DomainError(
+            "Nothing is written to Reckon before a preview is approved: run Preview, review "
+            "it and approve it first."
+        )
     reckon = reckon_client(reckon_conn)
     try:
         rates = tax_rates(reckon, book_id, utcnow().date())
@@ -151,5 +192,30 @@ def open_sync(clinic: Clinic, checkpoint: Callable[[], None]) -> tuple[SyncEnv, 
     except UpstreamError:
         reckon.close()
         raise
-    env = SyncEnv(clinic, settings, reckon, book_id, rates, checkpoint, Breaker())
-    return env, cliniko_client(cliniko_conn)
+    env = SyncEnv(clinic, settings, reckon, book_id, rates, checkpoint, Breaker(), dry=dry)
+    cliniko = cliniko_client(cliniko_conn)
+    try:
+        env.business_zones = business_zones(cliniko)
+    except UpstreamError:
+        reckon.close()
+        cliniko.close()
+        raise
+    return env, cliniko
+
+
+def business_zones(cliniko: ClinikoClient) -> dict[str, str]:
+    """Each Cliniko business's IANA time zone (an account's businesses may be in several)."""
+    out = {}
+    for row in cliniko.iter_records("businesses", []):
+        zone = str(row.get("time_zone_identifier") or "")
+        if valid_zone(zone):
+            out[str(row["id"])] = zone
+    return out
+
+
+def valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError):
+        return False
+    return bool(name)

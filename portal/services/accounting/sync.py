@@ -1,30 +1,59 @@
-"""Sync one Cliniko record to Reckon: items, customers, invoices (approved) and payment receipts."""
+"""One run's environment, the dry-run (preview) writer, and items: products and billable items.
+
+Customers are in `customers`, invoices and their credit notes in `invoices`, payments in
+`payments`, voucher sales and breakage in `vouchers`.
+"""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect
 
-from portal.clients.cliniko_models import BillableItem, Invoice, InvoiceItem, Product
+from portal.clients.cliniko_models import BillableItem, Product
 from portal.clients.errors import ValidationError
 from portal.clients.reckon import ReckonClient
-from portal.clients.reckon_models import Allocation
+from portal.extensions import db
 from portal.models import AccountingSettings, Clinic, EntityKind, SyncRecord, SyncState
-from portal.services import DomainError
 from portal.services.accounting import map as m
 from portal.services.accounting.push import (
     Breaker,
     Push,
+    Unchanged,
     new_sync_record,
     push_record,
     records_by_id,
 )
+
+VOUCHER_ITEM_KEY = "voucher"  # the one Reckon item every voucher line uses
+
+
+@dataclass
+class Plan:
+    """What a preview would write: counts by kind and action, totals by month and tax code."""
+
+    actions: Counter[str] = field(default_factory=Counter)
+    totals: dict[tuple[str, str], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+    def add_lines(self, when: date, lines: list[tuple[str, Decimal]], sign: int = 1) -> None:
+        for code, amount in lines:
+            self.totals[(when.strftime("%Y-%m"), code)] += sign * amount
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "actions": dict(sorted(self.actions.items())),
+            "totals": [
+                {"month": month, "code": code, "amount": str(amount)}
+                for (month, code), amount in sorted(self.totals.items())
+            ],
+            "writes": sum(n for k, n in self.actions.items() if not k.endswith(" unchanged")),
+        }
 
 
 @dataclass
@@ -42,10 +71,19 @@ class SyncEnv:
     # The clinic's cross-references, by kind then Cliniko id: loaded once (load_records), then
     # every record made during the run is added, so lookups never go back to the database.
     known: dict[str, dict[str, SyncRecord]] = field(default_factory=dict)
+    # A preview: nothing is written to Reckon and no cross-reference is stored.
+    dry: bool = False
+    plan: Plan = field(default_factory=Plan)
+    business_zones: dict[str, str] = field(default_factory=dict)  # Cliniko business id → IANA
+    emails: Counter[str] = field(default_factory=Counter)  # patients per email, this run's view
+    customer_index: Any = None  # customers.CustomerIndex when a run matches many patients
 
     def load_records(self) -> None:
-        kinds = (EntityKind.ITEM, EntityKind.CUSTOMER, EntityKind.INVOICE, EntityKind.PAYMENT)
-        self.known = {kind: records_by_id(self.clinic, kind) for kind in kinds}
+        self.known = {kind: records_by_id(self.clinic, kind) for kind in EntityKind}
+        if self.dry:  # detached: the handlers may change them, nothing reaches the database
+            for records in self.known.values():
+                for rec in records.values():
+                    db.session.expunge(rec)
         self.names = {r.label: r.cliniko_id for r in self.customers.values() if r.label}
 
     @property
@@ -56,27 +94,68 @@ class SyncEnv:
     def customers(self) -> dict[str, SyncRecord]:
         return self.known[EntityKind.CUSTOMER]
 
-    def push(self, rec: SyncRecord, push: Push) -> str:
-        return push_record(rec, push, m.payload_hash(push.body), self.breaker, self.checkpoint)
+    def zone(self, business_id: str | None = None) -> ZoneInfo:
+        """The business's time zone (an account may span zones), else the clinic's."""
+        return ZoneInfo(self.business_zones.get(business_id or "") or self.clinic.timezone)
+
+    def local_date(self, moment: datetime | None, business_id: str | None = None) -> date | None:
+        return moment.astimezone(self.zone(business_id)).date() if moment else None
+
+    def push(self, rec: SyncRecord, push: Push, action: str | None = None) -> str:
+        digest = m.payload_hash(push.body)
+        if self.dry:
+            return self._would(rec, digest, action)
+        return push_record(rec, push, digest, self.breaker, self.checkpoint)
+
+    def _would(self, rec: SyncRecord, digest: str, action: str | None) -> str:
+        if rec.reckon_id and rec.pushed_hash == digest and rec.state == SyncState.SYNCED:
+            self.plan.actions[f"{rec.kind} unchanged"] += 1
+            raise Unchanged("Unchanged since the last sync.")
+        verb = action or ("update" if rec.reckon_id else "create")
+        rec.reckon_id = rec.reckon_id or f"(new {rec.kind})"
+        rec.pushed_hash, rec.state = digest, SyncState.SYNCED
+        self.plan.actions[f"{rec.kind} {verb}"] += 1
+        return f"Would {verb} {rec.kind.replace('_', ' ')} {rec.label or rec.cliniko_id}."
 
     def record(self, kind: str, cliniko_id: str, **defaults: Any) -> SyncRecord:
         """The cross-reference of a Cliniko record: the loaded one, else a new (pending) one."""
         known = self.known[kind]
         rec = known.get(cliniko_id)
-        if rec is None or inspect(rec).transient:  # new, or new and then rolled back
-            rec = known[cliniko_id] = new_sync_record(self.clinic, kind, cliniko_id)
+        if rec is None or (not self.dry and inspect(rec).transient):  # new, or rolled back
+            rec = known[cliniko_id] = new_sync_record(self.clinic, kind, cliniko_id, self.dry)
         for name, value in defaults.items():
             setattr(rec, name, value)
         return rec
 
 
-def _id_of(found: Any) -> str | None:
+def id_of(found: Any) -> str | None:
     return found.id if found else None
 
 
+def steps(*writes: Callable[[], str | None]) -> str:
+    """Several writes for one record (an invoice and its credit note): what each did, or
+    Unchanged when none wrote anything."""
+    done = []
+    for write in writes:
+        try:
+            message = write()
+        except Unchanged:
+            continue
+        if message:
+            done.append(message)
+    if not done:
+        raise Unchanged("Unchanged since the last sync.")
+    return " ".join(done)
+
+
 # ---- items -----------------------------------------------------------------------------------
-def sync_item(env: SyncEnv, key: str, item: BillableItem | Product) -> str:
-    """A product or billable item → a Reckon item (found by its item code)."""
+def sync_item(env: SyncEnv, key: str, item: BillableItem | Product | None) -> str:
+    """A product or billable item → a Reckon item (found by its item code). Voucher codes share
+    one item (`sync_voucher_item`): an older per-code item is made Inactive."""
+    if key == VOUCHER_ITEM_KEY or item is None:
+        return sync_voucher_item(env)
+    if m.item_kind(item) == "voucher":
+        return _retire_voucher_item(env, key)
     body = m.item_body(env.settings, key, item)
     rec = env.record(EntityKind.ITEM, key, label=item.name[:200])
     told_apart = {**body, "name": f"{body['name'][:90]} [{key}]"}
@@ -90,6 +169,26 @@ def sync_item(env: SyncEnv, key: str, item: BillableItem | Product) -> str:
     # Reckon names are unique: a product and a service may share one in Cliniko.
     rec.details = {**(rec.details or {}), "name_told_apart": True}
     return env.push(rec, _item_push(env, told_apart))
+
+
+def sync_voucher_item(env: SyncEnv) -> str:
+    """The one "Gift voucher" item every voucher line uses (the code goes in the description)."""
+    rec = env.record(EntityKind.ITEM, VOUCHER_ITEM_KEY, label="Gift voucher")
+    return env.push(rec, _item_push(env, m.voucher_item_body(env.settings)))
+
+
+def _retire_voucher_item(env: SyncEnv, key: str) -> str:
+    rec = env.known[EntityKind.ITEM].get(key)
+    if rec is None or not rec.reckon_id:
+        raise Unchanged("Voucher codes use the one Gift voucher item in Reckon.")
+    book, reckon_id = env.book_id, rec.reckon_id
+    push = Push(
+        {"status": "Inactive"},
+        find=lambda: reckon_id,
+        create=lambda: reckon_id,
+        update=lambda rid: env.reckon.update_item(book, rid, status="Inactive"),
+    )
+    return env.push(rec, push, "retire")
 
 
 def _item_push(env: SyncEnv, body: dict[str, Any]) -> Push:
@@ -111,192 +210,7 @@ def _item_push(env: SyncEnv, body: dict[str, Any]) -> Push:
 
     return Push(
         body,
-        find=lambda: _id_of(env.reckon.find_item_by_code(book, code)),
+        find=lambda: id_of(env.reckon.find_item_by_code(book, code)),
         create=lambda: env.reckon.create_item(book, **body),
         update=update,
     )
-
-
-# ---- customers -------------------------------------------------------------------------------
-def sync_customer(env: SyncEnv, row: dict[str, Any]) -> str:
-    """A patient → a Reckon customer; namesakes get the configured distinguishing mark."""
-    patient_id = str(row["id"])
-    plain = m.customer_name(row, env.settings, taken=False)
-    taken = env.names.setdefault(plain, patient_id) != patient_id
-    rec = env.record(EntityKind.CUSTOMER, patient_id)
-    try:
-        return _push_customer(env, rec, row, taken)
-    except ValidationError as exc:
-        if taken or "name" not in exc.fields:
-            raise
-    return _push_customer(env, rec, row, True)  # someone in Reckon already has the plain name
-
-
-def _push_customer(env: SyncEnv, rec: SyncRecord, row: dict[str, Any], taken: bool) -> str:
-    name, fields = m.customer_name(row, env.settings, taken), m.customer_fields(row)
-    rec.label = name
-    book, marker = env.book_id, fields["notes"]
-
-    def find() -> str | None:
-        found = env.reckon.find_customer_by_name(book, name)
-        return found.id if found and (found.notes or "") == marker else None
-
-    push = Push(
-        {"name": name, **fields},
-        find=find,
-        create=lambda: env.reckon.create_customer(book, name, **fields),
-        update=lambda rid: env.reckon.update_customer(book, rid, name=name, **fields),
-    )
-    return env.push(rec, push)
-
-
-# ---- invoices --------------------------------------------------------------------------------
-def invoice_record(env: SyncEnv, invoice: Invoice) -> SyncRecord:
-    """The invoice's cross-reference, with the Cliniko facts payments and reports need."""
-    tz = ZoneInfo(env.clinic.timezone)
-    paid_on = invoice.closed_at.astimezone(tz).date() if invoice.closed_at else None
-    details = {
-        "number": invoice.number,
-        "status": invoice.status,
-        "total": str(invoice.total_amount),
-        "patient_id": invoice.patient_id,
-        "issue_date": str(invoice.issue_date),
-        "paid_on": str(paid_on or invoice.issue_date),
-    }
-    return env.record(
-        EntityKind.INVOICE,
-        invoice.id,
-        reference=m.REFERENCE.format(number=invoice.number),
-        label=f"Invoice #{invoice.number}",
-        details=details,
-    )
-
-
-def sync_invoice(env: SyncEnv, invoice: Invoice, lines: list[InvoiceItem]) -> str:
-    """An issued Cliniko invoice → an approved Reckon invoice that adds up to the same cents."""
-    rec = invoice_record(env, invoice)
-    action = m.invoice_action(invoice)
-    if action:
-        rec.state = SyncState.NEEDS_ACTION
-        where = "it is in Reckon: void or credit it there" if rec.reckon_id else "not sent"
-        rec.message = f"{action}; {where}."
-        raise m.NeedsAction(rec.message)
-    customer = env.customers.get(invoice.patient_id or "")
-    if customer is None or not customer.reckon_id:
-        raise DomainError("The patient is not in Reckon yet (see the customer's outcome).")
-    body = _invoice_body(env, invoice, lines, customer.reckon_id)
-    rec.details = {**rec.details, "customer": customer.reckon_id}
-    # Paid in Cliniko, whatever the source (card, cash, account credit). A $0 invoice (e.g. all
-    # voucher) is Paid in Reckon as soon as it is approved, so it needs no receipt.
-    if invoice.status == 20 and (invoice.total_amount or 0) > 0:
-        env.record(EntityKind.PAYMENT, invoice.id, label=rec.label)
-    return env.push(rec, _invoice_push(env, body))
-
-
-def _invoice_body(
-    env: SyncEnv, invoice: Invoice, lines: list[InvoiceItem], customer_id: str
-) -> dict[str, Any]:
-    plan, taxes = m.InvoicePlan(), []
-    for it in lines:
-        key = (
-            m.product_key(it.product_id)
-            if it.product_id
-            else m.billable_key(it.billable_item_id or "")
-        )
-        item = env.items.get(key)
-        if item is None or not item.reckon_id:
-            raise DomainError(f"Line '{it.name}': the item is not in Reckon yet.")
-        code = _tax_code(env, key, item, it)
-        line, tax = m.line_for(it, item.reckon_id, code, env.rates[code])
-        plan.lines.append(line)
-        taxes.append(tax)
-    m.fit_tax(plan, taxes, m.invoice_totals(invoice)[1])
-    return {
-        "customer": customer_id,
-        "invoice_date": invoice.issue_date,
-        "reference": m.REFERENCE.format(number=invoice.number),
-        "lines": [ln.to_json(i) for i, ln in enumerate(plan.lines, 1)],
-        "_lines": plan.lines,
-    }
-
-
-def _tax_code(env: SyncEnv, key: str, item: SyncRecord, line: InvoiceItem) -> str:
-    kind = "product" if key.startswith("pr-") else _kind_of(line)
-    code = m.tax_code_for(env.settings, key, kind)
-    if code not in env.rates:
-        raise m.MappingError(f"Tax code {code} is not a sales tax code in the Reckon book.")
-    cliniko_rate = line.tax_rate or Decimal(0)
-    if cliniko_rate != env.rates[code]:
-        raise m.MappingError(
-            f"Line '{line.name}': Cliniko charged {cliniko_rate:g}% tax but tax code {code} is "
-            f"{env.rates[code]:g}%. Change the item's tax code in the accounting settings."
-        )
-    return code
-
-
-def _kind_of(line: InvoiceItem) -> str:
-    return "voucher" if (line.unit_price or Decimal(0)) < 0 else "service"
-
-
-def _invoice_push(env: SyncEnv, body: dict[str, Any]) -> Push:
-    book, reference = env.book_id, body["reference"]
-    sent = {k: v for k, v in body.items() if k != "_lines"}
-
-    def create() -> str:
-        new_id = env.reckon.create_invoice(
-            book, body["customer"], body["invoice_date"], body["_lines"], reference=reference
-        )
-        env.reckon.update_invoice(book, new_id, status="Approved")  # API creates are Draft
-        return new_id
-
-    def update(reckon_id: str) -> None:
-        env.reckon.update_invoice(
-            book,
-            reckon_id,
-            customer=body["customer"],
-            invoiceDate=body["invoice_date"],
-            amountTaxStatus="Inclusive",
-            reference=reference,
-            lineItems=body["lines"],
-            status="Approved",
-        )
-
-    return Push(
-        sent,
-        find=lambda: _id_of(env.reckon.find_invoice_by_reference(book, reference)),
-        create=create,
-        update=update,
-    )
-
-
-# ---- payments --------------------------------------------------------------------------------
-def sync_payment(env: SyncEnv, payment: SyncRecord, invoice: SyncRecord) -> str:
-    """A paid Cliniko invoice → a receipt into the clearing account, allocated to the invoice."""
-    if not invoice.reckon_id or invoice.state != SyncState.SYNCED:
-        raise DomainError("The invoice is not in Reckon yet.")
-    details = invoice.details or {}
-    amount, paid_on = Decimal(details["total"]), date.fromisoformat(details["paid_on"])
-    reference = m.PAYMENT_REFERENCE.format(number=details["number"])
-    body = {"invoice": invoice.reckon_id, "amount": str(amount), "date": str(paid_on)}
-    if payment.reckon_id and payment.pushed_hash and payment.pushed_hash != m.payload_hash(body):
-        payment.state = SyncState.NEEDS_ACTION
-        payment.message = "The invoice changed in Cliniko after its payment was sent; check it."
-        raise m.NeedsAction(payment.message)
-    payment.reference = reference
-    book, settings = env.book_id, env.settings
-    push = Push(
-        body,
-        find=lambda: _id_of(env.reckon.find_receipt_by_reference(book, reference)),
-        create=lambda: env.reckon.create_receipt(
-            book,
-            details["customer"],
-            paid_on,
-            amount,
-            reference=reference,
-            allocations=[Allocation(invoice.reckon_id or "", amount)],
-            ledger_account=settings.clearing_account,
-            payment_method=settings.payment_method,
-            notes=f"Paid in Cliniko ({invoice.label})",
-        ),
-    )
-    return env.push(payment, push)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import current_app
 
 from portal.clients import UpstreamError
@@ -41,9 +43,36 @@ def link_cliniko(clinic: Clinic, actor: User, api_key: str) -> Connection:
     store_secrets(conn, {"api_key": api_key}, api_key)
     conn.details = {"shard": shard}
     check_cliniko(conn, refuse_rejected=True)
+    client = cliniko_client(conn)
+    try:
+        zone = _business_zone(client) or conn.details.get("time_zone")
+    finally:
+        client.close()
+    if (
+        zone and _valid_zone(zone) and zone != clinic.timezone
+    ):  # accounting dates are the clinic's local dates
+        clinic.timezone = zone
+        record_event("clinic.timezone", actor, clinic=clinic, target=zone)
     record_event("connection.link", actor, clinic=clinic, target="cliniko")
     db.session.flush()
     return conn
+
+
+def _business_zone(client: ClinikoClient) -> str | None:
+    """The first business's IANA time zone (where its invoices are dated), if it says."""
+    try:
+        row = next(iter(client.iter_records("businesses", [])), None)
+    except UpstreamError:
+        return None
+    return str(row.get("time_zone_identifier") or "") if row else None
+
+
+def _valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError):
+        return False
+    return True
 
 
 def check_cliniko(conn: Connection, refuse_rejected: bool = False) -> None:
@@ -61,4 +90,6 @@ def check_cliniko(conn: Connection, refuse_rejected: bool = False) -> None:
         "subdomain": settings.subdomain if valid_subdomain(settings.subdomain) else "",
         "user_name": f"{user.first_name} {user.last_name}".strip(),
     }
+    if settings.time_zone_identifier and _valid_zone(settings.time_zone_identifier):
+        conn.details = {**conn.details, "time_zone": settings.time_zone_identifier}
     record_check(conn, None)
