@@ -15,7 +15,7 @@ import pytest
 import requests
 from redis import Redis
 
-from portal.clients.cliniko import ASSUMED_PATIENT_WEB_URL
+from portal.clients.cliniko_links import ASSUMED_PATIENT_WEB_URL
 from portal.crypto import secret_box
 from portal.extensions import db
 from portal.jobs.runs import sweep_stale_runs

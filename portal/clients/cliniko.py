@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import base
+from .cliniko_links import KNOWN_SHARDS, patient_web_url
 from .cliniko_models import (
     BillableItem,
     ClinikoSettings,
@@ -29,7 +30,6 @@ from .ratelimit import RateLimit, shared_limiter
 
 SERVICE = "Cliniko"
 DEFAULT_BASE_URL_TEMPLATE = "https://api.{shard}.cliniko.com/v1"
-KNOWN_SHARDS = frozenset({"au1", "au2", "au3", "au4", "ca1", "uk1", "uk2", "eu1", "us1"})
 SHARD_PATTERN = re.compile(r"\w{2}\d{1,2}")
 DEFAULT_SHARD = "au1"  # a key without a suffix belongs to the original Australian shard
 RATE_LIMIT = RateLimit(200, 60.0)  # "200 per minute per user"
@@ -38,11 +38,6 @@ PER_PAGE = 100  # the documented maximum
 
 # ---- ASSUMPTIONS no public source confirms (cliniko.md [I]); correct them here only. ----------
 # The web app's patient page; the docs only document the API.
-ASSUMED_PATIENT_WEB_URL = "https://{subdomain}.{shard}.cliniko.com/patients/{id}"
-ASSUMED_BILLABLE_ITEM_WEB_URL = (
-    "https://{subdomain}.{shard}.cliniko.com/settings/billable_items/{id}"
-)
-ASSUMED_INVOICE_WEB_URL = "https://{subdomain}.{shard}.cliniko.com/invoices/{id}"
 # The documented billable-item filters omit item_code, so a filter may 400 ("not searchable") or be
 # ignored: we try it, check each result's code ourselves, and fall back to a full scan on a 400.
 ASSUMED_ITEM_CODE_FILTERABLE = True
@@ -68,40 +63,6 @@ def shard_from_api_key(api_key: str) -> str:
         f"({', '.join(sorted(KNOWN_SHARDS))}). Check that the whole key was copied.",
         service=SERVICE,
     )
-
-
-# Upstream values go into these links: only a well-formed subdomain, a known shard and a numeric
-# id are used, so a hostile account setting cannot point a link at another host or path.
-SUBDOMAIN_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_ID_PATTERN = re.compile(r"[0-9]{1,20}")
-
-
-def valid_subdomain(subdomain: str) -> bool:
-    return bool(SUBDOMAIN_PATTERN.fullmatch(subdomain or ""))
-
-
-def _web_url(template: str, subdomain: str, shard: str, record_id: str) -> str:
-    """The link, or "" when any part of it is not what Cliniko would send."""
-    if not (valid_subdomain(subdomain) and shard in KNOWN_SHARDS):
-        return ""
-    if not _ID_PATTERN.fullmatch(str(record_id)):
-        return ""
-    return template.format(subdomain=subdomain, shard=shard, id=record_id)
-
-
-def patient_web_url(subdomain: str, shard: str, patient_id: str) -> str:
-    """Link to a patient in the Cliniko web app (URL shape assumed, see ASSUMED_PATIENT_WEB_URL)."""
-    return _web_url(ASSUMED_PATIENT_WEB_URL, subdomain, shard, patient_id)
-
-
-def billable_item_web_url(subdomain: str, shard: str, item_id: str) -> str:
-    """Link to a billable item's settings page (URL shape assumed)."""
-    return _web_url(ASSUMED_BILLABLE_ITEM_WEB_URL, subdomain, shard, item_id)
-
-
-def invoice_web_url(subdomain: str, shard: str, invoice_id: str) -> str:
-    """Link to an invoice in the Cliniko web app (URL shape assumed)."""
-    return _web_url(ASSUMED_INVOICE_WEB_URL, subdomain, shard, invoice_id)
 
 
 def _wire(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,19 +6,12 @@ token goes to the `on_tokens` callback, which must store it (the old one stops w
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
-import requests
-
-from . import base
-from .errors import AuthError, reworded
-from .ratelimit import RateLimit, shared_limiter
-from .reckon_identity import ReckonIdentityClient, TokenKeeper, Tokens, utcnow
+from .reckon_identity import Tokens
 from .reckon_models import (
     Allocation,
     Book,
@@ -33,51 +26,15 @@ from .reckon_models import (
     ReckonInvoice,
     TaxRate,
     quote_filter,
-    to_wire,
 )
+from .reckon_transport import DEFAULT_BASE_URL, SERVICE, ReckonTransport, seg
 
-SERVICE = "Reckon"
-DEFAULT_BASE_URL = "https://api.reckon.com/r1/v2"
-PER_PAGE = 100  # confirmed to work; the documented default is a silent 10
-UNLIMITED = RateLimit(1_000_000, 1.0)  # APIM publishes no numbers; 429 + Retry-After is honoured
-MERGE_PATCH = "application/merge-patch+json"
+# Callers import the client, its tokens and its constants from here.
+__all__ = ["DEFAULT_BASE_URL", "SERVICE", "ReckonClient", "Tokens"]
 
 
-def _seg(value: str) -> str:
-    return quote(str(value), safe="")
-
-
-class ReckonClient:
+class ReckonClient(ReckonTransport):
     """One connected Reckon user's API access, for any of the books they can reach."""
-
-    def __init__(
-        self,
-        tokens: Tokens,
-        *,
-        subscription_key: str,
-        identity: ReckonIdentityClient,
-        on_tokens: Callable[[Tokens], None],
-        base_url: str = DEFAULT_BASE_URL,
-        options: base.HttpOptions | None = None,
-        rate_limit: RateLimit | None = None,
-        rate_store: Any | None = None,  # a Redis client: one window for every process
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._keeper = TokenKeeper(tokens, identity, on_tokens, clock=clock)
-        limiter = shared_limiter(SERVICE, subscription_key, rate_limit or UNLIMITED, rate_store)
-        self._http = base.HttpClient(SERVICE, base_url, limiter=limiter, options=options)
-        self._http.session.headers.update(
-            {"Ocp-Apim-Subscription-Key": subscription_key, "Accept": "application/json"}
-        )
-
-    @property
-    def tokens(self) -> Tokens:
-        """The tokens in use now (after any refresh)."""
-        return self._keeper.tokens
-
-    def close(self) -> None:
-        """Release pooled connections."""
-        self._http.close()
 
     # ---- reference data --------------------------------------------------------------------
     def list_books(self) -> list[Book]:
@@ -86,49 +43,49 @@ class ReckonClient:
 
     def get_tax_rates(self, book_id: str, on_date: date) -> list[TaxRate]:
         """Tax codes in force on a date."""
-        return [TaxRate.from_json(r) for r in self._iter(f"{_seg(book_id)}/taxrates/{on_date}")]
+        return [TaxRate.from_json(r) for r in self._iter(f"{seg(book_id)}/taxrates/{on_date}")]
 
     def list_ledger_accounts(self, book_id: str) -> list[LedgerAccount]:
         """The chart of accounts."""
-        return [LedgerAccount.from_json(r) for r in self._iter(f"{_seg(book_id)}/ledgeraccounts")]
+        return [LedgerAccount.from_json(r) for r in self._iter(f"{seg(book_id)}/ledgeraccounts")]
 
     def list_payment_methods(self, book_id: str) -> list[PaymentMethod]:
         """Payment methods (EFTPOS, Cash, ...)."""
-        return [PaymentMethod.from_json(r) for r in self._iter(f"{_seg(book_id)}/paymentMethods")]
+        return [PaymentMethod.from_json(r) for r in self._iter(f"{seg(book_id)}/paymentMethods")]
 
     def list_terms(self, book_id: str) -> list[PaymentTerm]:
         """Payment terms (the book's default is marked)."""
-        return [PaymentTerm.from_json(r) for r in self._iter(f"{_seg(book_id)}/terms")]
+        return [PaymentTerm.from_json(r) for r in self._iter(f"{seg(book_id)}/terms")]
 
     # ---- customers -------------------------------------------------------------------------
     def iter_customers(self, book_id: str) -> Iterator[Customer]:
         """Every customer in the book (one paged read, for matching many patients at once)."""
-        for row in self._iter(f"{_seg(book_id)}/customers"):
+        for row in self._iter(f"{seg(book_id)}/customers"):
             yield Customer.from_json(row)
 
     def find_customers_by_email(self, book_id: str, email: str) -> list[Customer]:
         """Customers with this email among their electronic addresses (case ignored)."""
         flt = f"tolower(electronicAddresses.address) eq {quote_filter(email.strip().lower())}"
-        return [Customer.from_json(r) for r in self._iter(f"{_seg(book_id)}/customers", flt)]
+        return [Customer.from_json(r) for r in self._iter(f"{seg(book_id)}/customers", flt)]
 
     def find_customer_by_name(self, book_id: str, name: str) -> Customer | None:
         """The customer with exactly this name (names are the reference key)."""
-        rows = self._iter(f"{_seg(book_id)}/customers", f"name eq {quote_filter(name)}")
+        rows = self._iter(f"{seg(book_id)}/customers", f"name eq {quote_filter(name)}")
         return next((Customer.from_json(r) for r in rows), None)
 
     def create_customer(self, book_id: str, name: str, **fields: Any) -> str:
         """Create a customer; extra Reckon fields (notes, electronicAddresses...) pass through."""
         body = {"name": name, "status": "Active", "entityTypes": {"isCustomer": True}, **fields}
-        return self._create(f"{_seg(book_id)}/customers", body)
+        return self._create(f"{seg(book_id)}/customers", body)
 
     def update_customer(self, book_id: str, customer_id: str, **fields: Any) -> None:
         """Merge-patch some of a customer's fields."""
-        self._patch(f"{_seg(book_id)}/customers/{_seg(customer_id)}", fields)
+        self._patch(f"{seg(book_id)}/customers/{seg(customer_id)}", fields)
 
     # ---- items -----------------------------------------------------------------------------
     def find_item_by_code(self, book_id: str, code: str) -> Item | None:
         """The item with exactly this item code."""
-        rows = self._iter(f"{_seg(book_id)}/items", f"itemCode eq {quote_filter(code)}")
+        rows = self._iter(f"{seg(book_id)}/items", f"itemCode eq {quote_filter(code)}")
         return next((Item.from_json(r) for r in rows), None)
 
     def create_item(
@@ -160,11 +117,11 @@ class ReckonClient:
             "amountTaxStatus": amount_tax_status,
             "sale": sale,
         }
-        return self._create(f"{_seg(book_id)}/items", body)
+        return self._create(f"{seg(book_id)}/items", body)
 
     def update_item(self, book_id: str, item_id: str, **fields: Any) -> None:
         """Merge-patch some of an item's fields."""
-        self._patch(f"{_seg(book_id)}/items/{_seg(item_id)}", fields)
+        self._patch(f"{seg(book_id)}/items/{seg(item_id)}", fields)
 
     # ---- invoices --------------------------------------------------------------------------
     def find_invoice_by_reference(self, book_id: str, reference: str) -> ReckonInvoice | None:
@@ -198,29 +155,29 @@ class ReckonClient:
         }
         optional = {"dueDate": due_date, "notes": notes, "paymentTerms": payment_terms}
         body.update({k: v for k, v in optional.items() if v is not None})
-        return self._create(f"{_seg(book_id)}/invoices", body)
+        return self._create(f"{seg(book_id)}/invoices", body)
 
     def get_invoice(self, book_id: str, invoice_id: str) -> ReckonInvoice:
         """One invoice by id."""
-        return ReckonInvoice.from_json(self._get(f"{_seg(book_id)}/invoices/{_seg(invoice_id)}"))
+        return ReckonInvoice.from_json(self._get(f"{seg(book_id)}/invoices/{seg(invoice_id)}"))
 
     def get_invoice_record(self, book_id: str, invoice_id: str) -> dict[str, Any]:
         """One invoice as Reckon sends it, lines and tax codes included."""
-        return dict(self._get(f"{_seg(book_id)}/invoices/{_seg(invoice_id)}"))
+        return dict(self._get(f"{seg(book_id)}/invoices/{seg(invoice_id)}"))
 
     def update_invoice(self, book_id: str, invoice_id: str, **fields: Any) -> None:
         """Merge-patch an invoice, e.g. status="Approved"."""
-        self._patch(f"{_seg(book_id)}/invoices/{_seg(invoice_id)}", fields)
+        self._patch(f"{seg(book_id)}/invoices/{seg(invoice_id)}", fields)
 
     def iter_invoices(self, book_id: str, filter: str | None = None) -> Iterator[ReckonInvoice]:
         """Invoices matching a Reckon `filter` expression (all when None)."""
-        for row in self._iter(f"{_seg(book_id)}/invoices", filter):
+        for row in self._iter(f"{seg(book_id)}/invoices", filter):
             yield ReckonInvoice.from_json(row)
 
     # ---- receipts --------------------------------------------------------------------------
     def find_receipt_by_reference(self, book_id: str, reference: str) -> Receipt | None:
         """The receipt we created with this reference."""
-        rows = self._iter(f"{_seg(book_id)}/receipts", f"reference eq {quote_filter(reference)}")
+        rows = self._iter(f"{seg(book_id)}/receipts", f"reference eq {quote_filter(reference)}")
         return next((Receipt.from_json(r) for r in rows), None)
 
     def create_receipt(
@@ -254,24 +211,24 @@ class ReckonClient:
             "notes": notes,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
-        return self._create(f"{_seg(book_id)}/receipts", body)
+        return self._create(f"{seg(book_id)}/receipts", body)
 
     def iter_receipt_records(
         self, book_id: str, filter: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """Receipts as Reckon sends them."""
-        return self._iter(f"{_seg(book_id)}/receipts", filter)
+        return self._iter(f"{seg(book_id)}/receipts", filter)
 
     # ---- credit notes ----------------------------------------------------------------------
     def find_credit_note_by_reference(self, book_id: str, reference: str) -> CreditNote | None:
         """The credit note we created with this reference."""
         flt = f"reference eq {quote_filter(reference)}"
-        rows = self._iter(f"{_seg(book_id)}/creditnotes", flt)
+        rows = self._iter(f"{seg(book_id)}/creditnotes", flt)
         return next((CreditNote.from_json(r) for r in rows), None)
 
     def get_credit_note(self, book_id: str, note_id: str) -> CreditNote:
         """One credit note by id."""
-        return CreditNote.from_json(self._get(f"{_seg(book_id)}/creditnotes/{_seg(note_id)}"))
+        return CreditNote.from_json(self._get(f"{seg(book_id)}/creditnotes/{seg(note_id)}"))
 
     def create_credit_note(
         self,
@@ -293,11 +250,11 @@ class ReckonClient:
         }
         if notes:
             body["notes"] = notes
-        return self._create(f"{_seg(book_id)}/creditNotes", body)
+        return self._create(f"{seg(book_id)}/creditNotes", body)
 
     def update_credit_note(self, book_id: str, note_id: str, **fields: Any) -> None:
         """Merge-patch a credit note, e.g. status="Approved" (only PATCH may set it)."""
-        self._patch(f"{_seg(book_id)}/creditNotes/{_seg(note_id)}", fields)
+        self._patch(f"{seg(book_id)}/creditNotes/{seg(note_id)}", fields)
 
     def link_credit_note(self, book_id: str, note_id: str, invoice_id: str, amount: Decimal) -> str:
         """Apply part of a credit note to an invoice; returns the link's id."""
@@ -306,85 +263,16 @@ class ReckonClient:
             "transactionAmount": amount,
             "transactionType": "Invoice",
         }
-        return self._create(f"{_seg(book_id)}/creditNotes/{_seg(note_id)}/transactionLinks", body)
+        return self._create(f"{seg(book_id)}/creditNotes/{seg(note_id)}/transactionLinks", body)
 
     def iter_credit_note_records(
         self, book_id: str, filter: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """Credit notes as Reckon sends them."""
-        return self._iter(f"{_seg(book_id)}/creditnotes", filter)
-
-    # ---- plumbing --------------------------------------------------------------------------
-    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        response = self._request("GET", path, params=params)
-        return base.decode_json(response, SERVICE, decimals=True) or {}
+        return self._iter(f"{seg(book_id)}/creditnotes", filter)
 
     def iter_invoice_records(
         self, book_id: str, filter: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """Invoices as Reckon sends them, lines and tax codes included."""
-        return self._iter(f"{_seg(book_id)}/invoices", filter)
-
-    def _iter(self, path: str, filter: str | None = None) -> Iterator[dict[str, Any]]:
-        """Page through `{"list": [...]}` with page/perpage until the Link header has no next."""
-        page = 1
-        while True:
-            params: dict[str, Any] = {"page": page, "perpage": PER_PAGE}
-            if filter:
-                params["filter"] = filter
-            response = self._request("GET", path, params=params)
-            rows = (base.decode_json(response, SERVICE, decimals=True) or {}).get("list") or []
-            yield from rows
-            if not rows or not self._has_more(response, page, len(rows)):
-                return
-            page += 1
-
-    @staticmethod
-    def _has_more(response: requests.Response, page: int, count: int) -> bool:
-        # Page numbers are ours: the Link URLs can carry the wrong scheme behind APIM.
-        if base.next_link(response.headers.get("Link")):
-            return True
-        total = response.headers.get("X-Total-Count")
-        if total is not None and total.isdigit():
-            return (page - 1) * PER_PAGE + count < int(total)
-        return False
-
-    def _create(self, path: str, body: Mapping[str, Any]) -> str:
-        response = self._request(
-            "POST",
-            path,
-            data=json.dumps(to_wire(body)),
-            headers={"Content-Type": "application/json"},
-        )
-        created = base.decode_json(response, SERVICE) or {}
-        return str(created.get("id", ""))
-
-    def _patch(self, path: str, fields: Mapping[str, Any]) -> None:
-        # A merge patch sets values, so repeating it is harmless: retries are allowed.
-        self._request(
-            "PATCH",
-            path,
-            data=json.dumps(to_wire(fields)),
-            idempotent=True,
-            headers={"Content-Type": MERGE_PATCH},
-        )
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send with a fresh access token; on a 401 refresh once and try again."""
-        tokens = self._keeper.current()
-        try:
-            return self._http.request(method, path, **self._authed(tokens, kwargs))
-        except AuthError as exc:
-            if exc.status != 401:
-                raise
-            tokens = self._keeper.refresh(stale=tokens)
-        try:
-            return self._http.request(method, path, **self._authed(tokens, kwargs))
-        except AuthError as exc:
-            msg = "Reckon refused our access even after refreshing it; reconnect Reckon."
-            raise reworded(exc, AuthError, msg) from exc
-
-    @staticmethod
-    def _authed(tokens: Tokens, kwargs: dict[str, Any]) -> dict[str, Any]:
-        headers = {**kwargs.get("headers", {}), "Authorization": f"Bearer {tokens.access_token}"}
-        return {**kwargs, "headers": headers}
+        return self._iter(f"{seg(book_id)}/invoices", filter)

@@ -7,14 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from portal.clients.cliniko import (
-    ClinikoClient,
-    UnknownShard,
-    billable_item_web_url,
-    invoice_web_url,
-    patient_web_url,
-    shard_from_api_key,
-)
+from portal.clients.cliniko import ClinikoClient, UnknownShard, shard_from_api_key
+from portal.clients.cliniko_links import billable_item_web_url, invoice_web_url, patient_web_url
 from portal.clients.errors import AuthError, NotFound, ValidationError
 from tests.clients.conftest import FAST
 

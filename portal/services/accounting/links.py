@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from portal.clients.cliniko import invoice_web_url, patient_web_url
+from portal.clients.cliniko_links import invoice_web_url, patient_web_url
 from portal.models import Clinic, Provider
 from portal.services.connections.records import connection_or_none
 

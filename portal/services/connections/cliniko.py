@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from portal.clients import UpstreamError
-from portal.clients.cliniko import ClinikoClient, shard_from_api_key, valid_subdomain
+from portal.clients.cliniko import ClinikoClient, shard_from_api_key
+from portal.clients.cliniko_links import valid_subdomain
 from portal.extensions import db, redis_holder
 from portal.models import Clinic, Connection, Provider, User
 from portal.services import UpstreamFailed

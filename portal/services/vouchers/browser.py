@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, select
 
-from portal.clients.cliniko import billable_item_web_url, patient_web_url
+from portal.clients.cliniko_links import billable_item_web_url, patient_web_url
 from portal.clients.vaocherapp import voucher_url
 from portal.extensions import db
 from portal.models import Clinic, Connection, Voucher
