@@ -21,6 +21,7 @@ QUERIES = [
     {"date_from": "2026-13-45", "date_to": "not a date"},
     {"status": "bogus", "kind": "bogus", "class": "bogus", "outcome": "bogus", "sort": "bogus"},
     {"q": "%" * 300, "code": "\x00", "patient_id": HUGE, "run": HUGE},
+    {"q": "caf\u00e9 \x00", "next": "\x00//evil.example"},
     {"items": HUGE, "per_page": HUGE, "limit": HUGE, "offset": HUGE},
 ]
 VALUES = {"int": HUGE, "default": "bondi-physio", "string": "bondi-physio"}
@@ -101,3 +102,13 @@ def test_an_oversize_upload_is_a_plain_413(app, demo, login):
     )
     assert response.status_code == 413
     assert "larger than" in response.get_data(as_text=True)
+
+
+def test_a_nul_in_a_slug_or_token_is_a_400_or_404(client, demo, login):
+    login("manager@example.com")
+    for path in ("/c/%00bondi/", "/a/%00harbour/inbox", "/hooks/vaocherapp/%00abc"):
+        assert client.get(path).status_code in (400, 404, 405)
+    assert client.post("/hooks/vaocherapp/" + "x" * 40 + "%00", data=b"{}").status_code in (
+        400,
+        404,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter, Map
 
 
@@ -18,8 +18,16 @@ class RowId(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+def _refuse_nul() -> None:
+    """A NUL character is never part of a real path or query (PostgreSQL refuses it in text, which
+    would surface as a 500): such a request is a plain 400."""
+    if "\x00" in request.path or any("\x00" in value for value in request.args.values()):
+        abort(400, "The address contains a character that is not allowed.")
+
+
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = RowId  # before any rule is added
+    app.before_request(_refuse_nul)
     from . import (
         account,
         agency,

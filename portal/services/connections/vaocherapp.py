@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from flask import current_app
@@ -22,7 +23,10 @@ from portal.services.connections.records import (
     store_secrets,
 )
 
-WEBHOOK_PATH = "/hooks/vaocherapp/{token}"  # the webhook blueprint serves this path
+WEBHOOK_PATH = "/hooks/vaocherapp/{token}"
+_TOKEN_SHAPE = re.compile(
+    r"[A-Za-z0-9_-]{16,64}"
+)  # secrets.token_urlsafe(24) makes 32  # the webhook blueprint serves this path
 
 
 def vaocherapp_client(conn: Connection) -> VaocherAppClient:
@@ -90,6 +94,9 @@ def webhook_secret_hint(conn: Connection) -> str:
 
 
 def connection_for_webhook(token: str) -> Connection | None:
+    """The connection a webhook URL's token names; None for anything not shaped like one."""
+    if not _TOKEN_SHAPE.fullmatch(token):
+        return None
     stmt = select(Connection).where(
         Connection.webhook_token == token, Connection.provider == Provider.VAOCHERAPP
     )
