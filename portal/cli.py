@@ -52,18 +52,16 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("check-connections")
     def check_connections_command() -> None:
-        """Queue a connection check for every clinic with linked accounts (for a cron)."""
-        from .jobs.runs import RunAlreadyActive
-        from .jobs.start import start_run
-        from .models import Clinic, Connection
+        """Queue a connection check for every clinic with linked accounts now (the worker's tick
+        also does it, every CONNECTION_CHECK_MINUTES)."""
+        from .jobs.connection_checks import CHECK_KIND
+        from .jobs.start import start_follow_up
+        from .services.connections.records import clinics_with_linked_connections
 
-        clinic_ids = set(db.session.scalars(db.select(Connection.clinic_id).distinct()))
-        for clinic in db.session.scalars(db.select(Clinic).where(Clinic.id.in_(clinic_ids))):
-            try:
-                start_run(clinic, None, "connections.check")
-            except RunAlreadyActive:
-                continue
-        click.echo(f"Queued checks for {len(clinic_ids)} clinic(s).")
+        clinics = clinics_with_linked_connections()
+        for clinic in clinics:
+            start_follow_up(clinic, CHECK_KIND.name)  # None: one is going already
+        click.echo(f"Queued checks for {len(clinics)} clinic(s).")
 
     @app.cli.command("optimize-db")
     def optimize_db_command() -> None:
