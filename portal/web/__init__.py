@@ -31,8 +31,10 @@ def register_blueprints(app: Flask) -> None:
         errors,
         home,
         inbox,
+        invitations,
         jobs,
         oauth,
+        passwords,
         patient_button,
         reconciliation,
         transaction,
@@ -41,6 +43,8 @@ def register_blueprints(app: Flask) -> None:
     )
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(passwords.bp)
+    app.register_blueprint(invitations.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(clinics.bp, url_prefix="/c/<clinic>")
