@@ -24,6 +24,7 @@ def register_blueprints(app: Flask) -> None:
         account,
         agency,
         alerts,
+        audit,
         auth,
         clinics,
         connections,
@@ -56,6 +57,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(reconciliation.bp, url_prefix="/c/<clinic>/reconciliation")
     app.register_blueprint(agency.bp, url_prefix="/a/<agency>")
+    app.register_blueprint(audit.bp, url_prefix="/a/<agency>/audit")
     app.register_blueprint(inbox.agency_bp, url_prefix="/a/<agency>/inbox")
     app.register_blueprint(inbox.clinic_bp, url_prefix="/c/<clinic>/inbox")
     app.register_blueprint(alerts.bp, url_prefix="/alerts")

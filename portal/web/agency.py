@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from portal.forms.clinics import NewClinicForm
 from portal.forms.jobs import ConfirmForm
 from portal.forms.users import AccessForm, NewUserForm
-from portal.models import AuditEvent, Invitation, Provider, Role, User
+from portal.models import Invitation, Provider, Role, User
 from portal.services import DomainError
 from portal.services.onboarding.agencies import add_clinic
 from portal.services.onboarding.invitations import (
@@ -36,7 +35,7 @@ from portal.services.users import (
 )
 from portal.tenancy import Capability, current_agency, require, scope_to_agency
 
-from .htmx import done, paginate
+from .htmx import done
 from .transaction import failed, form_again
 
 bp = scope_to_agency(Blueprint("agency", __name__))
@@ -202,15 +201,3 @@ def reactivate(user_id: int) -> Response:
         abort(400)
     reactivate_user(current_agency(), current_user, user)
     return done(f"{user.name} can sign in again.", url_for("agency.users"))
-
-
-@bp.get("/audit")
-def audit() -> str:
-    require(Capability.MANAGE_USERS)
-    stmt = (
-        select(AuditEvent)
-        .where(AuditEvent.agency_id == current_agency().id)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    )
-    page = paginate(stmt, current_app.config["PAGE_SIZE"])
-    return render_template("agency/audit.html", page=page)
