@@ -77,6 +77,21 @@ def register_commands(app: Flask) -> None:
         admin's password (emailed too when MAIL_SERVER is set). Nobody else needs a terminal."""
         create_admin(email, name, agency_name, base_url)
 
+    @app.cli.command("reset-two-step")
+    @click.option("--email", required=True, help="The person who lost their authenticator.")
+    def reset_two_step_command(email: str) -> None:
+        """Turn off a person's two-step sign-in (their device is lost); audited."""
+        from .models import User
+        from .services.accounts import normalise_email
+        from .services.onboarding.totp import reset_totp
+
+        user = db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
+        if user is None or not user.uses_totp:
+            raise click.ClickException(f"{email} has no two-step sign-in to turn off.")
+        reset_totp(user)
+        db.session.commit()
+        click.echo(f"Two-step sign-in is off for {user.email}; they can turn it on again.")
+
     @app.cli.command("rotate-encryption-key")
     def rotate_encryption_key_command() -> None:
         """Re-encrypt every stored credential with the first key in ENCRYPTION_KEYS."""

@@ -125,3 +125,13 @@ def test_rotating_the_encryption_key_keeps_the_secret_readable(app, demo):
         assert secret_box().open(sealed)["totp"] == secret
     finally:
         app.extensions["portal.secret_box"] = SecretBox(old_keys)
+
+
+def test_an_operator_can_reset_it_for_a_lost_device(app, demo):
+    _enrol(app)
+    result = app.test_cli_runner().invoke(args=["reset-two-step", "--email", "demo@example.com"])
+    assert "Two-step sign-in is off" in result.output
+    assert not _user("demo@example.com").uses_totp
+    assert "user.totp_reset" in set(db.session.scalars(db.select(AuditEvent.action)))
+    again = app.test_cli_runner().invoke(args=["reset-two-step", "--email", "demo@example.com"])
+    assert again.exit_code != 0

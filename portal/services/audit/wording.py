@@ -123,6 +123,10 @@ ACTIONS: dict[str, Wording] = {
     "user.totp_disable": Wording(
         "Two-step sign-in off", lambda s: f"{s.actor} turned off two-step sign-in"
     ),
+    "user.totp_reset": Wording(
+        "Two-step sign-in reset",
+        lambda s: f"Two-step sign-in of {s.target} was turned off from the command line",
+    ),
     "alerts.settings": Wording(
         "Alert settings", lambda s: f"{s.actor} changed their alert settings"
     ),

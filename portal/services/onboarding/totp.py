@@ -57,6 +57,12 @@ def disable_totp(user: User, code: str) -> None:
     _audit("user.totp_disable", user)
 
 
+def reset_totp(user: User) -> None:
+    """Turn it off without a code, for an operator (`flask reset-two-step`): a lost device."""
+    user.totp_sealed_secret, user.totp_last_step = None, None
+    _audit("user.totp_reset", user)
+
+
 def check_totp(user: User, code: str) -> bool:
     """Whether `code` is the person's current code, not used before (it is used up now)."""
     if not user.totp_sealed_secret:
