@@ -50,6 +50,9 @@ class BaseConfig:
     JOB_STALE_AFTER_SECONDS = float(os.environ.get("JOB_STALE_AFTER_SECONDS", "30"))
     JOB_TIMEOUT_SECONDS = int(os.environ.get("JOB_TIMEOUT_SECONDS", str(6 * 3600)))
     PAGE_SIZE = 25
+    # The worker's tick re-checks every linked clinic's connections this often (0: never; then
+    # `flask check-connections` from a cron does it).
+    CONNECTION_CHECK_MINUTES = int(os.environ.get("CONNECTION_CHECK_MINUTES", "60"))
     # Accounting sync: when Reckon is down, retry after base * 2**attempt seconds (capped at 1 h).
     ACCOUNTING_RETRY_BASE_SECONDS = int(os.environ.get("ACCOUNTING_RETRY_BASE_SECONDS", "60"))
     ACCOUNTING_RETRY_MAX_ATTEMPTS = int(os.environ.get("ACCOUNTING_RETRY_MAX_ATTEMPTS", "8"))

@@ -84,18 +84,27 @@ def test_cliniko_down_saves_the_key_as_failing(manager, post, sandbox, accounts)
 
 # ---- VaocherApp --------------------------------------------------------------------------------
 def test_vaocherapp_links_with_webhook_url_and_a_rotatable_secret(manager, client, post, accounts):
-    assert (
-        post(f"{BONDI}/vaocherapp", {"api_key": accounts["vaocherapp"]["api_key"]}).status_code
-        == 303
-    )
+    linked = post(f"{BONDI}/vaocherapp", {"api_key": accounts["vaocherapp"]["api_key"]})
+    assert linked.status_code == 200  # the page itself: the new secret is shown in it, once
     conn = _conn(Provider.VAOCHERAPP)
     assert conn.status == ConnectionStatus.OK
     assert conn.detail("currency") == "AUD"
     assert len(conn.webhook_token) >= 32
+    old_secret = secret_box().open(conn.sealed_secrets)["webhook_secret"]
+    first = linked.get_data(as_text=True)
+    assert old_secret in first
+    assert 'data-copy="#webhook-secret"' in first  # a copy button (static/js/copy.js)
+    assert "VaocherApp linked" in first
     page = client.get(f"{BONDI}/").get_data(as_text=True)
     assert f"/hooks/vaocherapp/{conn.webhook_token}" in page
-    old_secret = secret_box().open(conn.sealed_secrets)["webhook_secret"]
     assert old_secret not in page
+    # Linking again (a new key) keeps the secret VaocherApp has, and does not show it.
+    again = post(f"{BONDI}/vaocherapp", {"api_key": accounts["vaocherapp"]["api_key"]})
+    assert again.status_code == 303
+    assert secret_box().open(_conn(Provider.VAOCHERAPP).sealed_secrets)["webhook_secret"] == (
+        old_secret
+    )
+    assert old_secret not in client.get(f"{BONDI}/").get_data(as_text=True)
 
     shown = post(f"{BONDI}/vaocherapp/rotate-secret").get_data(as_text=True)
     new_secret = secret_box().open(_conn(Provider.VAOCHERAPP).sealed_secrets)["webhook_secret"]

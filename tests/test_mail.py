@@ -43,3 +43,20 @@ def test_sent_emails_page_is_demo_only(app, demo, login, client, monkeypatch):
     login("demo@example.com")
     monkeypatch.setitem(app.config, "DEMO_MODE", False)
     assert client.get("/demo/sent-emails/").status_code == 404
+
+
+def test_sent_emails_page_shows_invitations_an_admin_sent(demo, login, client, post, mailbox):
+    login("demo@example.com")
+    coogee = demo["clinics"]["coogee-podiatry"]
+    post(
+        "/a/harbour/users/new",
+        {
+            "name": "Casey",
+            "email": "casey@clinic.example",
+            "role": "viewer",
+            "clinics": [coogee.id],
+        },
+    )
+    mailbox.wait_for(1)
+    page = client.get("/demo/sent-emails/").get_data(as_text=True)
+    assert "invited you to Harbour Health Partners" in page

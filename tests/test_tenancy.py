@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from flask import Flask
@@ -11,6 +11,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 from portal.extensions import db
 from portal.models import (
     AccountingPreview,
+    Invitation,
     JobRun,
     JobStatus,
     MismatchReport,
@@ -20,6 +21,7 @@ from portal.models import (
     User,
     Voucher,
 )
+from portal.models.types import utcnow
 from portal.services.problems.kinds import ProblemKind
 from portal.services.problems.record import raise_problem
 from portal.tenancy import Capability, clinic_for
@@ -59,8 +61,19 @@ def _sample_values(demo, target_clinic, target_agency) -> dict[str, object]:
         details={"candidates": [{"id": "x", "name": "X", "emails": []}]},
     )
     db.session.add(record)
+    invitation = Invitation(
+        agency_id=target_agency.id,
+        email="tenant-only@example.com",
+        name="Tenant Only",
+        role="viewer",
+        clinic_ids=[target_clinic.id],
+        nonce="n",
+        expires_at=utcnow() + timedelta(days=7),
+    )
+    db.session.add(invitation)
     db.session.commit()
     return {
+        "invitation_id": invitation.id,
         "code": voucher.code,
         "report_id": report.id,
         "clinic": target_clinic.slug,

@@ -3,7 +3,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
-    PasswordField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -12,6 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.forms.auth import stripped
 from portal.models.user import ROLE_LABELS
 
 
@@ -28,9 +28,9 @@ class AccessForm(FlaskForm):
 
 
 class NewUserForm(AccessForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    password = PasswordField(
-        "Initial password (share it privately; existing accounts keep theirs)",
-        validators=[DataRequired(), Length(max=1024)],  # the rules: services/passwords.py
+    """An invitation: the person chooses their own password when they accept it."""
+
+    email = EmailField(
+        "Email", filters=[stripped], validators=[DataRequired(), Email(), Length(max=254)]
     )
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])

@@ -38,6 +38,8 @@ class JobKind:
     # What an automatic retry processes: the failed items, or everything not yet done.
     retry_mode: RetryMode = RetryMode.FAILED
     follow_ups: tuple[FollowUp, ...] = ()
+    # Housekeeping that may wait: queued on the low-priority queue (see queue.py).
+    low_priority: bool = False
 
     def delays(self) -> tuple[float, ...]:
         return self.retry_delays() if callable(self.retry_delays) else self.retry_delays

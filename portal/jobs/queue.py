@@ -1,4 +1,6 @@
-"""The RQ queue on the app's Redis connection (held in `portal.extensions`)."""
+"""The RQ queues on the app's Redis connection (held in `portal.extensions`): the main one, and
+a low-priority one for housekeeping (the scheduled connection checks) that workers take from
+only when the main queue is empty, so it never delays a person's run."""
 
 from __future__ import annotations
 
@@ -14,9 +16,19 @@ def get_queue() -> Queue:
     return Queue(current_app.config["RQ_QUEUE"], connection=get_redis())
 
 
-def enqueue_run(run_id: int) -> str:
+def get_low_queue() -> Queue:
+    return Queue(current_app.config["RQ_QUEUE"] + "-low", connection=get_redis())
+
+
+def worker_queues() -> list[Queue]:
+    """What a worker listens to, in order: RQ takes from the first queue that has a job."""
+    return [get_queue(), get_low_queue()]
+
+
+def enqueue_run(run_id: int, low_priority: bool = False) -> str:
     """Put the run on the queue by id; the RQ job id is derived so it is easy to find again."""
-    job = get_queue().enqueue(
+    queue = get_low_queue() if low_priority else get_queue()
+    job = queue.enqueue(
         EXECUTE,
         run_id,
         job_id=f"run-{run_id}",

@@ -1,6 +1,6 @@
 """A one-minute tick on RQ's scheduler: marks runs whose worker died as interrupted, starts due
-scheduled runs and stranded webhook intakes, queues the problem alerts (and hourly refresh), then
-queues the next tick.
+scheduled runs, stranded webhook intakes and the hourly connection checks, queues the problem
+alerts (and hourly refresh), then queues the next tick.
 
 Each tick's job id names its minute, so however many workers call `ensure_tick`, one tick per
 minute is queued. Needs a worker started with `--with-scheduler`.
@@ -14,14 +14,16 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from portal.extensions import db
-from portal.models import Clinic
+from portal.models import Clinic, JobRun
 from portal.models.types import utcnow
 from portal.services import DomainError
 from portal.services.accounting.preview import sync_allowed
 from portal.services.accounting.schedule import due_schedules, next_run_at
+from portal.services.connections.records import clinics_with_linked_connections
 from portal.services.vouchers.webhook_intake import INTAKE, clinics_with_stranded_deliveries
 
 from .alerts import queue_problem_jobs
+from .connection_checks import CHECK_KIND
 from .queue import get_queue
 from .runs import sweep_stale_runs
 from .start import start_follow_up, start_run
@@ -81,6 +83,32 @@ def start_waiting_intakes(now: datetime) -> list[int]:
     return started
 
 
+def start_connection_checks(now: datetime) -> list[int]:
+    """Re-check each clinic's linked connections every CONNECTION_CHECK_MINUTES (no cron needed),
+    each clinic at a minute of its own (its id modulo the interval) so checks spread out; a
+    clinic checked by hand since the last turn is skipped. They go on the low-priority queue."""
+    every = current_app.config["CONNECTION_CHECK_MINUTES"]
+    if every <= 0:
+        return []
+    slot = int(now.timestamp() // 60) % every
+    since = now - timedelta(minutes=every / 2)
+    started = []
+    for clinic in clinics_with_linked_connections():
+        if clinic.id % every != slot or _checked_since(clinic, since):
+            continue
+        run = start_follow_up(clinic, CHECK_KIND.name)  # None: a check is going
+        if run is not None:
+            started.append(run.id)
+    return started
+
+
+def _checked_since(clinic: Clinic, since: datetime) -> bool:
+    stmt = db.select(JobRun.id).where(
+        JobRun.clinic_id == clinic.id, JobRun.kind == CHECK_KIND.name, JobRun.created_at >= since
+    )
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
 def tick() -> list[int]:
     """The RQ entry point: sweep dead runs, run what is due, pick up stranded deliveries, chain
     the next tick."""
@@ -90,6 +118,7 @@ def tick() -> list[int]:
             sweep_stale_runs()
             db.session.commit()
             started = start_due_runs(utcnow()) + start_waiting_intakes(utcnow())
+            started += start_connection_checks(utcnow())
             queue_problem_jobs(utcnow())  # alerts due now; the hourly state refresh
             return started
         finally:

@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import Clinic, JobRun, JobStatus, RetryMode, User
 from portal.services import DomainError
 
-from .kinds import get_kind
+from .kinds import KINDS, get_kind
 from .queue import enqueue_run
 from .runs import RunAlreadyActive, active_run, create_run
 
@@ -54,7 +54,8 @@ def _create_and_enqueue(
             raise
         raise RunAlreadyActive(existing) from None
     try:
-        run.rq_job_id = enqueue_run(run.id)
+        low = kind in KINDS and KINDS[kind].low_priority
+        run.rq_job_id = enqueue_run(run.id, low_priority=low)
     except RedisError as exc:
         run.status, run.message = JobStatus.FAILED, f"Could not reach the job queue: {exc}"
         db.session.commit()

@@ -16,6 +16,7 @@ from .accounting import (
 from .agency import Agency, Clinic
 from .audit import AuditEvent
 from .connection import Connection, ConnectionStatus, Provider
+from .invitation import Invitation, InvitationState
 from .job import ItemOutcome, JobItem, JobRun, JobStatus, RetryMode
 from .owned import ClinicOwned
 from .problem import (
@@ -50,6 +51,8 @@ __all__ = [
     "CustomerScope",
     "EntityKind",
     "ExportColumnMapping",
+    "Invitation",
+    "InvitationState",
     "ItemOutcome",
     "JobItem",
     "JobRun",

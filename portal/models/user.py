@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -40,6 +40,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Empty until the person sets one (a first admin made by `flask create-admin`): no password
+    # matches it, and the link they are sent sets it.
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -47,6 +49,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     # Part of every session's user id: bumping it ends all of the person's sessions at once
     # (sign out everywhere, a new password, deactivation).
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # Two-step sign-in (TOTP, agency admins): the shared secret, encrypted like upstream
+    # credentials; and the last time step accepted, so a code cannot be used twice.
+    totp_sealed_secret: Mapped[str | None] = mapped_column(Text)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -55,6 +61,14 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_hash)
+
+    @property
+    def uses_totp(self) -> bool:
+        return bool(self.totp_sealed_secret)
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_epoch}"

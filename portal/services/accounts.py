@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.models import LoginAttempt, User
 from portal.models.types import utcnow
 from portal.services import DomainError
-from portal.services.audit import record_event
+from portal.services.audit import record_event_for_each_agency
 from portal.services.own_transaction import in_own_transaction
 
 DEMO_EMAILS = frozenset(
@@ -108,15 +108,18 @@ def record_failed_sign_in(email: str, address: str) -> None:
 
 
 def authenticate_user(email: str, password: str, address: str) -> User:
-    """The user for these credentials, recording the attempt; demo logins only in demo mode."""
+    """The user for these credentials; demo logins only in demo mode. A failure is recorded (and
+    throttled); success is recorded by `record_sign_in` once every step of signing in is done."""
     email = normalise_email(email)
     check_throttle(email, address)
     user = db.session.scalar(select(User).where(User.email == email))
-    # The hash is always checked, against a stand-in when there is no such account, so the time
-    # an answer takes does not tell which emails have accounts.
-    matches = check_password_hash(user.password_hash if user else _stand_in_hash(), password)
+    # The hash is always checked, against a stand-in when there is no such account (or it has no
+    # password yet), so the time an answer takes does not tell which emails have accounts.
+    stored = user.password_hash if user is not None and user.has_password else _stand_in_hash()
+    matches = check_password_hash(stored, password)
     ok = (
         user is not None
+        and user.has_password
         and user.active
         and matches
         and (current_app.config["DEMO_MODE"] or email not in DEMO_EMAILS)
@@ -124,9 +127,12 @@ def authenticate_user(email: str, password: str, address: str) -> User:
     if not ok or user is None:
         record_failed_sign_in(email, address)
         raise InvalidCredentials()
-    db.session.add(LoginAttempt(email=email, address=address, succeeded=True))
+    return user
+
+
+def record_sign_in(user: User, address: str) -> None:
+    """The person is signed in: keep the attempt and tell each of their agencies' audit logs."""
+    db.session.add(LoginAttempt(email=user.email, address=address, succeeded=True))
     user.last_login_at = utcnow()
     # One event per agency, so each agency's audit log shows who signed in to it.
-    for agency in {m.agency for m in user.memberships} or {None}:
-        record_event("user.sign_in", user, agency=agency)
-    return user
+    record_event_for_each_agency("user.sign_in", user)

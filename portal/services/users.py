@@ -1,4 +1,5 @@
-"""Agency admins add people, and give them roles in the agency's clinics."""
+"""Agency admins give people roles in the agency's clinics (people join by invitation:
+`services/onboarding/invitations.py`), remove and deactivate them."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Agency, Membership, Role, User
 from portal.services import DomainError
-from portal.services.accounts import hash_password, normalise_email
 from portal.services.audit import record_event
-from portal.services.passwords import check_new_password
 
 
 def list_agency_users(agency: Agency) -> list[User]:
@@ -25,19 +24,6 @@ def list_agency_users(agency: Agency) -> list[User]:
     return list(db.session.scalars(stmt))
 
 
-def add_user(agency: Agency, actor: User, email: str, name: str, password: str) -> User:
-    """Create the account, or reuse an existing one with that email; memberships come next."""
-    email = normalise_email(email)
-    user = db.session.scalar(select(User).where(User.email == email))
-    if user is None:
-        check_new_password(password, email=email, name=name)
-        user = User(email=email, name=name.strip(), password_hash=hash_password(password))
-        db.session.add(user)
-        db.session.flush()
-    record_event("user.add", actor, agency=agency, target=email)
-    return user
-
-
 def _admin_count(agency: Agency, excluding: User) -> int:
     stmt = select(Membership).where(
         Membership.agency_id == agency.id,
@@ -47,21 +33,20 @@ def _admin_count(agency: Agency, excluding: User) -> int:
     return len(list(db.session.scalars(stmt)))
 
 
-def set_user_access(
-    agency: Agency, actor: User, user: User, role: Role, clinic_ids: Iterable[int]
-) -> None:
-    """Replace the user's memberships in this agency with `role` (on the chosen clinics)."""
+def check_access_choice(agency: Agency, role: Role, clinic_ids: Iterable[int]) -> set[int]:
+    """The chosen clinics, if `role` on them may be given in this agency."""
     chosen = set(clinic_ids)
     own_clinics = {c.id for c in agency.clinics}
     if not chosen <= own_clinics:
         raise DomainError("Choose clinics of this agency only.")
     if role != Role.AGENCY_ADMIN and not chosen:
         raise DomainError("Choose at least one clinic for this role.")
-    was_admin = any(
-        m.agency_id == agency.id and m.role == Role.AGENCY_ADMIN for m in user.memberships
-    )
-    if was_admin and role != Role.AGENCY_ADMIN and _admin_count(agency, user) == 0:
-        raise DomainError("An agency needs at least one admin; make someone else admin first.")
+    return chosen
+
+
+def grant_access(agency: Agency, user: User, role: Role, clinic_ids: Iterable[int]) -> None:
+    """Replace the user's memberships in this agency with `role` (on the chosen clinics)."""
+    chosen = check_access_choice(agency, role, clinic_ids)
     for membership in [m for m in user.memberships if m.agency_id == agency.id]:
         user.memberships.remove(membership)
     db.session.flush()
@@ -69,6 +54,19 @@ def set_user_access(
     for clinic_id in targets:
         user.memberships.append(Membership(agency_id=agency.id, clinic_id=clinic_id, role=role))
     db.session.flush()
+
+
+def set_user_access(
+    agency: Agency, actor: User, user: User, role: Role, clinic_ids: Iterable[int]
+) -> None:
+    """Change the role (and clinics) of someone already in this agency."""
+    chosen = check_access_choice(agency, role, clinic_ids)
+    was_admin = any(
+        m.agency_id == agency.id and m.role == Role.AGENCY_ADMIN for m in user.memberships
+    )
+    if was_admin and role != Role.AGENCY_ADMIN and _admin_count(agency, user) == 0:
+        raise DomainError("An agency needs at least one admin; make someone else admin first.")
+    grant_access(agency, user, role, chosen)
     names = [c.name for c in agency.clinics if c.id in chosen]
     record_event(
         "user.set_access",
@@ -77,6 +75,16 @@ def set_user_access(
         target=user.email,
         detail={"role": str(role), "clinics": names},
     )
+
+
+def is_member(agency: Agency, email: str) -> bool:
+    stmt = (
+        select(Membership.id)
+        .join(User)
+        .where(Membership.agency_id == agency.id, User.email == email)
+        .limit(1)
+    )
+    return db.session.scalar(stmt) is not None
 
 
 def remove_user_from_agency(agency: Agency, actor: User, user: User) -> None:

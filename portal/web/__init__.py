@@ -32,6 +32,7 @@ def register_blueprints(app: Flask) -> None:
         account,
         agency,
         alerts,
+        audit,
         auth,
         clinics,
         connections,
@@ -39,8 +40,10 @@ def register_blueprints(app: Flask) -> None:
         errors,
         home,
         inbox,
+        invitations,
         jobs,
         oauth,
+        passwords,
         patient_button,
         reconciliation,
         transaction,
@@ -49,6 +52,8 @@ def register_blueprints(app: Flask) -> None:
     )
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(passwords.bp)
+    app.register_blueprint(invitations.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(clinics.bp, url_prefix="/c/<clinic>")
@@ -60,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(reconciliation.bp, url_prefix="/c/<clinic>/reconciliation")
     app.register_blueprint(agency.bp, url_prefix="/a/<agency>")
+    app.register_blueprint(audit.bp, url_prefix="/a/<agency>/audit")
     app.register_blueprint(inbox.agency_bp, url_prefix="/a/<agency>/inbox")
     app.register_blueprint(inbox.clinic_bp, url_prefix="/c/<clinic>/inbox")
     app.register_blueprint(alerts.bp, url_prefix="/alerts")

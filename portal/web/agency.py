@@ -1,20 +1,31 @@
-"""Agency administration: the agency's clinics, its people and their roles, and the audit log."""
+"""Agency administration: the agency's clinics (and adding one), its people and their roles,
+and invitations (sent, resent, revoked). The audit log is web/audit.py's."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from zoneinfo import available_timezones
+
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from portal.forms.clinics import NewClinicForm
 from portal.forms.jobs import ConfirmForm
 from portal.forms.users import AccessForm, NewUserForm
-from portal.models import AuditEvent, Provider, Role, User
+from portal.models import Invitation, Provider, Role, User
 from portal.services import DomainError
+from portal.services.onboarding.agencies import add_clinic
+from portal.services.onboarding.invitations import (
+    agency_invitation_or_none,
+    invite_person,
+    open_invitations,
+    resend_invitation,
+    revoke_invitation,
+)
+from portal.services.onboarding.links import Purpose, lifetime_words
 from portal.services.problems.overview import clinic_overview
 from portal.services.users import (
-    add_user,
     deactivate_user,
     list_agency_users,
     reactivate_user,
@@ -24,7 +35,7 @@ from portal.services.users import (
 )
 from portal.tenancy import Capability, current_agency, require, scope_to_agency
 
-from .htmx import done, paginate
+from .htmx import done
 from .transaction import failed, form_again
 
 bp = scope_to_agency(Blueprint("agency", __name__))
@@ -49,37 +60,91 @@ def dashboard() -> str:
     )
 
 
+@bp.route("/clinics/new", methods=["GET", "POST"])
+def new_clinic() -> str | Response | tuple[str, int]:
+    require(Capability.MANAGE_USERS)
+    form, page = NewClinicForm(), "agency/clinic_new.html"
+    zones = sorted(z for z in available_timezones() if z.startswith(("Australia/", "Pacific/")))
+    if not form.validate_on_submit():
+        return render_template(page, form=form, zones=zones)
+    try:
+        clinic = add_clinic(
+            current_agency(),
+            current_user,
+            form.name.data or "",
+            form.slug.data or "",
+            (form.timezone.data or "").strip(),
+        )
+    except DomainError as error:
+        return form_again(str(error), page, form=form, zones=zones)
+    message = f"{clinic.name} added. Link its accounts on its Connections page."
+    return done(message, url_for("connections.index", clinic=clinic.slug))
+
+
 @bp.get("/users")
 def users() -> str:
     require(Capability.MANAGE_USERS)
     agency = current_agency()
     return render_template(
-        "agency/users.html", users=list_agency_users(agency), confirm_form=ConfirmForm()
+        "agency/users.html",
+        users=list_agency_users(agency),
+        invitations=open_invitations(agency),
+        confirm_form=ConfirmForm(),
     )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user() -> str | Response | tuple[str, int]:
+    """Invite a person: they choose their own password from the emailed link."""
     require(Capability.MANAGE_USERS)
     form = NewUserForm()
     _clinic_choices(form)
     if form.validate_on_submit():
-        agency = current_agency()
+        email = (form.email.data or "").strip().lower()
         try:
-            user = add_user(
-                agency,
+            invite_person(
+                current_agency(),
                 current_user,
-                form.email.data or "",
+                email,
                 form.name.data or "",
-                form.password.data or "",
-            )
-            set_user_access(
-                agency, current_user, user, Role(form.role.data), form.clinics.data or []
+                Role(form.role.data),
+                form.clinics.data or [],
             )
         except DomainError as error:
             return form_again(str(error), "agency/user_new.html", form=form)
-        return done(f"{user.name} can now sign in with {user.email}.", url_for("agency.users"))
+        # The same words whether or not the address has an account elsewhere.
+        lifetime = lifetime_words(Purpose.INVITATION)
+        message = f"Invitation sent to {email}. The link works once, for {lifetime}."
+        return done(message, url_for("agency.users"))
     return render_template("agency/user_new.html", form=form)
+
+
+def _invitation_or_404(invitation_id: int) -> Invitation:
+    invitation = agency_invitation_or_none(current_agency(), invitation_id)
+    if invitation is None:
+        abort(404)
+    return invitation
+
+
+@bp.post("/invitations/<int:invitation_id>/resend")
+def resend(invitation_id: int) -> Response:
+    require(Capability.MANAGE_USERS)
+    invitation = _invitation_or_404(invitation_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    resend_invitation(invitation, current_user)  # a DomainError: rolled back and flashed
+    return done(f"Invitation sent again to {invitation.email}.", url_for("agency.users"))
+
+
+@bp.route("/invitations/<int:invitation_id>/revoke", methods=["GET", "POST"])
+def revoke(invitation_id: int) -> str | Response:
+    require(Capability.MANAGE_USERS)
+    invitation = _invitation_or_404(invitation_id)
+    form = ConfirmForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return render_template("agency/confirm_revoke.html", invitation=invitation, form=form)
+    revoke_invitation(invitation, current_user)
+    return done(f"The invitation to {invitation.email} is revoked.", url_for("agency.users"))
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -136,15 +201,3 @@ def reactivate(user_id: int) -> Response:
         abort(400)
     reactivate_user(current_agency(), current_user, user)
     return done(f"{user.name} can sign in again.", url_for("agency.users"))
-
-
-@bp.get("/audit")
-def audit() -> str:
-    require(Capability.MANAGE_USERS)
-    stmt = (
-        select(AuditEvent)
-        .where(AuditEvent.agency_id == current_agency().id)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    )
-    page = paginate(stmt, current_app.config["PAGE_SIZE"])
-    return render_template("agency/audit.html", page=page)

@@ -1,4 +1,4 @@
-"""Signing in and out."""
+"""Signing in (with the second step, a TOTP code, for people who turned it on) and out."""
 
 from __future__ import annotations
 
@@ -20,15 +20,23 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from portal.extensions import db, login_manager
-from portal.forms.auth import LoginForm
+from portal.forms.auth import CodeForm, LoginForm
 from portal.models import User
 from portal.services import DomainError
-from portal.services.accounts import authenticate_user
+from portal.services.accounts import (
+    authenticate_user,
+    check_throttle,
+    record_failed_sign_in,
+    record_sign_in,
+)
 from portal.services.audit import record_event
+from portal.services.onboarding.totp import check_totp
 
 from .htmx import see_other
 
 bp = Blueprint("auth", __name__)
+AWAITING_CODE = "awaiting_code"  # session key: who gave the right password, and when
+CODE_WINDOW_SECONDS = 300  # the code must follow the password within this
 
 
 @login_manager.user_loader
@@ -71,18 +79,69 @@ def login() -> str | Response | tuple[str, int]:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        address = request.remote_addr or "unknown"
+        address = _address()
         try:
             user = authenticate_user(form.email.data or "", form.password.data or "", address)
         except DomainError as error:  # the failed attempt is kept in its own transaction
             flash(str(error), "error")
             return render_template("auth/login.html", form=form), 401
-        _new_session(user)
-        return redirect(_safe_next(request.args.get("next")), code=303)
+        if user.uses_totp:  # the password was right; the code comes next
+            session[AWAITING_CODE] = {"user": user.get_id(), "at": time.time()}
+            return redirect(url_for("auth.code", next=request.args.get("next")), code=303)
+        return _signed_in(user, address)
     return render_template("auth/login.html", form=form)
 
 
-def _new_session(user: User) -> None:
+@bp.route("/login/code", methods=["GET", "POST"])
+def code() -> str | Response | tuple[str, int]:
+    """The second step: the 6-digit code from the person's authenticator app."""
+    user = _awaiting_code()
+    if user is None:
+        flash("Sign in with your email and password first.", "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        address = _address()
+        try:
+            check_throttle(user.email, address)  # codes are guessed like passwords
+        except DomainError as error:
+            flash(str(error), "error")
+            return render_template("auth/code.html", form=form), 429
+        if not check_totp(user, form.code.data or ""):
+            record_failed_sign_in(user.email, address)
+            flash("That code does not match. Use the newest one your app shows.", "error")
+            return render_template("auth/code.html", form=form), 401
+        return _signed_in(user, address)
+    return render_template("auth/code.html", form=form)
+
+
+def _awaiting_code() -> User | None:
+    pending = session.get(AWAITING_CODE)
+    if not isinstance(pending, dict):
+        return None
+    if time.time() - float(pending.get("at", 0)) > CODE_WINDOW_SECONDS:
+        session.pop(AWAITING_CODE, None)
+        return None
+    user = load_user(str(pending.get("user", "")))
+    return user if user is not None and user.active and user.uses_totp else None
+
+
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _signed_in(user: User, address: str) -> Response:
+    sign_in(user, address)
+    return redirect(_safe_next(request.args.get("next")), code=303)
+
+
+def sign_in(user: User, address: str) -> None:
+    """Every step done: record it and give the person a new session."""
+    record_sign_in(user, address)
+    new_session(user)
+
+
+def new_session(user: User) -> None:
     """A fresh session id at sign-in (no fixation), marked with when it began."""
     regenerate = getattr(current_app.session_interface, "regenerate", None)
     if regenerate is not None:

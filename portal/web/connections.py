@@ -103,12 +103,19 @@ def link_vaocherapp_view() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _page(400, vaocherapp_error="Paste the VaocherApp API key.")
     try:
-        conn = link_vaocherapp(
+        linked = link_vaocherapp(
             current_clinic(), current_user, form.api_key.data or "", bool(form.test_mode.data)
         )
     except DomainError as error:
         message = str(error)
         return failed_page(lambda: _page(400, vaocherapp_error=message))
+    conn = linked.conn
+    if linked.new_webhook_secret:  # shown once, in this response only, to paste into VaocherApp
+        if conn.status == ConnectionStatus.OK:
+            flash(f"VaocherApp linked: {conn.detail('account_name', '')}", "success")
+        else:
+            flash(f"Saved, but the check failed: {conn.last_error}", "warning")
+        return _page(new_webhook_secret=linked.new_webhook_secret)
     return _linked(conn, f"VaocherApp linked: {conn.detail('account_name', '')}")
 
 

@@ -1,6 +1,6 @@
 """Demo only: the messages the local SMTP sink captured ("Sent emails"), so alerts can be seen
 without a mail account. Each person sees the mail sent to them and to the people of the agencies
-they administer."""
+they administer (and the people those agencies invited)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
 
 from portal.demo.mailsink import SunkMessage, read_messages
+from portal.services.onboarding.invitations import open_invitations
 from portal.services.users import list_agency_users
 from portal.tenancy import administered_agencies
 
@@ -20,6 +21,7 @@ def _visible_addresses() -> set[str]:
     addresses = {current_user.email.lower()}
     for agency in administered_agencies(current_user):
         addresses |= {u.email.lower() for u in list_agency_users(agency)}
+        addresses |= {i.email for i in open_invitations(agency)}
     return addresses
 
 

@@ -61,6 +61,12 @@ def connection_health(clinics: list[Clinic]) -> dict[tuple[int, str], Connection
     return {(c.clinic_id, c.provider): c for c in rows}
 
 
+def clinics_with_linked_connections() -> list[Clinic]:
+    """Every clinic with at least one linked account (stored credentials), by id."""
+    linked = select(Connection.clinic_id).where(Connection.sealed_secrets.is_not(None))
+    return list(db.session.scalars(select(Clinic).where(Clinic.id.in_(linked)).order_by(Clinic.id)))
+
+
 def connection_row(clinic: Clinic, provider: Provider) -> Connection:
     conn = connection_or_none(clinic, provider)
     if conn is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
@@ -38,12 +39,21 @@ def vaocherapp_client(conn: Connection) -> VaocherAppClient:
     )
 
 
-def link_vaocherapp(clinic: Clinic, actor: User, api_key: str, test_mode: bool) -> Connection:
+@dataclass(frozen=True)
+class VaocherAppLinked:
+    conn: Connection
+    # The webhook secret when this link made it (to show once, for pasting into VaocherApp);
+    # empty when the clinic kept the secret it had.
+    new_webhook_secret: str
+
+
+def link_vaocherapp(clinic: Clinic, actor: User, api_key: str, test_mode: bool) -> VaocherAppLinked:
     """Test the key, store it, and make sure the clinic has a webhook URL and secret."""
     api_key = api_key.strip()
     conn = connection_row(clinic, Provider.VAOCHERAPP)
     old = secret_box().open(conn.sealed_secrets) if conn.sealed_secrets else {}
-    webhook_secret = old.get("webhook_secret") or _new_webhook_secret()
+    new_secret = "" if old.get("webhook_secret") else _new_webhook_secret()
+    webhook_secret = old.get("webhook_secret") or new_secret
     store_secrets(conn, {"api_key": api_key, "webhook_secret": webhook_secret}, api_key)
     conn.details = {"test_mode": test_mode}
     conn.webhook_token = conn.webhook_token or secrets.token_urlsafe(24)
@@ -51,7 +61,7 @@ def link_vaocherapp(clinic: Clinic, actor: User, api_key: str, test_mode: bool) 
     detail = {"test_mode": test_mode}
     record_event("connection.link", actor, clinic=clinic, target="vaocherapp", detail=detail)
     db.session.flush()
-    return conn
+    return VaocherAppLinked(conn, new_secret)
 
 
 def _new_webhook_secret() -> str:

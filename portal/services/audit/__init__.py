@@ -28,6 +28,14 @@ def record_event(action: str, actor: User | None, **where: Unpack[Where]) -> Aud
     return event
 
 
+def record_event_for_each_agency(action: str, user: User, target: str = "") -> None:
+    """One event per agency the person belongs to (none: one of no agency), so each agency's
+    audit log shows what its people did to their own accounts (signing in, a new password)."""
+    agencies: list[Agency | None] = list({m.agency_id: m.agency for m in user.memberships}.values())
+    for agency in agencies or [None]:
+        record_event(action, user, agency=agency, target=target)
+
+
 def record_event_in_own_transaction(
     action: str, actor: User | None, **where: Unpack[Where]
 ) -> None:
