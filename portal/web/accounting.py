@@ -40,6 +40,7 @@ from portal.services.accounting.setup import (
 from portal.services.accounting.vouchers import details_of, latest_liability
 from portal.tenancy import Capability, current_clinic, owned, owned_or_404, require, scope_to_clinic
 
+from .confirm import Confirmation, ask, confirmed
 from .csv_export import csv_response
 from .htmx import done, paginate
 from .runs import start_or_show
@@ -194,13 +195,28 @@ def preview(preview_id: int) -> str:
         latest=latest_preview(current_clinic()),
         approved=settings_to_show(current_clinic()).approved_preview_id,
         form=SyncForm(),
+        approve=approve_confirmation(row),
     )
 
 
-@bp.post("/previews/<int:preview_id>/approve")
-def approve(preview_id: int) -> BaseResponse:
+def approve_confirmation(row: AccountingPreview) -> Confirmation:
+    book = current_clinic().name
+    return Confirmation(
+        title=f"Approve preview #{row.id} and let syncs write to Reckon?",
+        body=f"From now on every sync writes {book}'s invoices, payments, customers and voucher "
+        "sales into its Reckon book, scheduled syncs too. What Reckon receives stays there: "
+        "approving cannot be undone here.",
+        yes="Yes, approve and allow syncs",
+        danger=False,
+    )
+
+
+@bp.route("/previews/<int:preview_id>/approve", methods=["GET", "POST"])
+def approve(preview_id: int) -> tuple[str, int] | BaseResponse:
     require(Capability.RUN_JOBS)
     row = owned_or_404(AccountingPreview, current_clinic(), preview_id)
+    if not confirmed():
+        return ask(approve_confirmation(row), url_for("accounting.preview", preview_id=row.id))
     approve_preview(current_clinic(), current_user, row)
     return done(
         "Preview approved: syncs now write to Reckon (scheduled ones too).",
