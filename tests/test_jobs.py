@@ -197,7 +197,7 @@ def test_history_is_in_the_database_not_redis(manager, post, run_worker, client)
     page = client.get(f"{BONDI}/").get_data(as_text=True)
     assert f"#{run.id}" in page
     assert "succeeded" in page
-    assert f">Demo job</a> <span class=\"muted\">#{run.id}</span>" in page
+    assert f'>Demo job</a> <span class="muted">#{run.id}</span>' in page
 
 
 def test_progress_poll_updates_only_the_live_region_and_ends_with_the_whole_list(

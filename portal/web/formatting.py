@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_timedelta
@@ -154,6 +155,23 @@ def zone_name(zone: str | None = None) -> str:
     return f"{tz.key.replace('_', ' ')} ({short})" if short != tz.key else tz.key
 
 
+def month(value: str | None) -> str:
+    """A stored month ("2026-03") as people write it: "Mar 2026"."""
+    try:
+        year, mon = (int(part) for part in str(value or "").split("-")[:2])
+        return format_date(date(year, mon, 1), "MMM y", locale=LOCALE)
+    except ValueError:
+        return str(value or "")
+
+
+def mail_date(value: str | None) -> str:
+    """A mail's Date header ("Mon, 30 Nov 2026 01:02:03 +0000") as a local time."""
+    try:
+        return time_text(parsedate_to_datetime(str(value or "")))
+    except (TypeError, ValueError):
+        return str(value or "")
+
+
 def number(value: int | None) -> str:
     return "" if value is None else f"{int(value):,}"
 
@@ -173,6 +191,8 @@ def register_formatting(app: Flask) -> None:
         "ago_text": ago_text,
         "duration": duration,
         "number": number,
+        "month": month,
+        "mail_date": mail_date,
     }.items():
         app.add_template_filter(fn, name)
     app.add_template_global(zone_name)

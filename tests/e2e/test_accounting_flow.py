@@ -53,12 +53,16 @@ def test_map_sync_report_and_schedule(linked_clinic, sandbox, sign_in):
     clinic_nav = page.get_by_role("navigation", name="Bondi Physio")
     clinic_nav.get_by_role("link", name="Accounting").click()
     expect(page.get_by_role("heading", name="Accounting: Cliniko → Reckon One")).to_be_visible()
-    expect(page.get_by_text("Not configured yet.")).to_be_visible()
+    expect(page.get_by_text("Not set up yet")).to_be_visible()
+    expect(page.get_by_role("button", name="Start sync")).to_be_disabled()
+    expect(page.get_by_role("link", name="Save mapping settings first →").first).to_be_visible()
     expect(page.get_by_text("Nothing synced yet.")).to_be_visible()
 
     # Mapping settings: the choices come from the book, and saving checks them against it.
     page.get_by_role("link", name="Mapping settings").click()
-    expect(page.get_by_text(f"Reckon book {book_id}.")).to_be_visible()
+    book_line = page.locator("p.muted", has_text="Reckon book")
+    expect(book_line).to_be_visible()
+    expect(book_line).not_to_contain_text(book_id)  # the book by its name, never its id
     page.get_by_label("Tax code for services").select_option("FRE")
     page.get_by_label("Tax code for products").select_option("GST")
     page.get_by_label("Tax code for voucher items").select_option("N-T")
@@ -78,33 +82,36 @@ def test_map_sync_report_and_schedule(linked_clinic, sandbox, sign_in):
     overrides.fill("")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Accounting settings saved.")).to_be_visible()
-    summary = page.get_by_text(f"Book {book_id} · services FRE, products GST, vouchers N-T")
+    summary = page.get_by_text("· services FRE, products GST, vouchers N-T")
+    expect(summary).not_to_contain_text(book_id)
     expect(summary).to_contain_text("payments to Cliniko Clearing (EFTPOS)")
 
     # Nothing may be written before a preview (dry run) is reviewed and approved.
-    expect(page.get_by_text("Approve a preview first.")).to_be_visible()
+    expect(page.get_by_text("Preview the sync and approve it first.")).to_be_visible()
+    expect(page.get_by_role("button", name="Start sync")).to_be_disabled()
     page.get_by_role("button", name="Preview the sync").click()
-    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=LONG)
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=LONG)
     clinic_nav.get_by_role("link", name="Accounting").click()
-    page.locator("#first-sync").get_by_role("link", name=re.compile(r"^#\d+$")).click()
+    page.locator("#first-sync").get_by_role("link", name=re.compile(r"^preview #\d+$")).click()
     expect(page.locator("#preview-actions")).to_contain_text("invoice")
     expect(page.locator("#preview-actions")).to_contain_text("write off")
     expect(page.locator("#preview-totals tbody tr").first).to_be_visible()
     page.get_by_role("button", name="Approve and allow syncs to write to Reckon").click()
+    page.locator("#confirm-yes").click()
     expect(page.get_by_text("Preview approved")).to_be_visible()
 
     # A full sync: its page opens while it works and polls the progress until the run ends.
     page.get_by_label("Full sync").check()
-    with page.expect_response(re.compile(r"/jobs/\d+/progress$"), timeout=LONG) as polled:
+    with page.expect_response(re.compile(r"/jobs/\d+/progress(\?|$)"), timeout=LONG) as polled:
         page.get_by_role("button", name="Start sync").click()
         expect(page).to_have_url(re.compile(r"/c/bondi-physio/jobs/\d+$"))
     assert polled.value.ok
-    heading = re.compile(r"^Accounting sync · run #\d+$")
+    heading = re.compile(r"^Accounting sync run #\d+$")
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
-    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=LONG)
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=LONG)
     expect(page.locator("#run-percent")).to_have_text("100%")
     total = ok + skipped
-    expect(page.locator("#run-progress")).to_contain_text(f"{total} of {total} items")
+    expect(page.locator("#run-live")).to_contain_text(f"{total} of {total} items")
     expect(page.locator("#count-ok")).to_have_text(str(ok))
     expect(page.locator("#count-skipped")).to_have_text(str(skipped))
     expect(page.locator("#count-failed")).to_have_text("0")
@@ -212,7 +219,7 @@ def _compare_and_open_report(page: Page, clinic_nav: Locator) -> None:
     heading = re.compile(r"^Mismatch report · run #\d+$")
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
     run_id = page.url.rsplit("/", 1)[1]
-    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=LONG)
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=LONG)
     expect(page.locator("#count-ok")).to_have_text("1")
 
     clinic_nav.get_by_role("link", name="Accounting").click()
