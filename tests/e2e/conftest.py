@@ -88,9 +88,9 @@ def _axe_on_every_page(request: pytest.FixtureRequest) -> Any:
 
     def note(frame: Any) -> None:
         url = frame.url.split("#")[0]
-        if frame == page.main_frame and url.startswith(origin) and url not in seen:
-            if not any(part in url for part in SKIPPED_PATHS):
-                seen.append(url)
+        ours = frame == page.main_frame and url.startswith(origin)
+        if ours and url not in seen and not any(part in url for part in SKIPPED_PATHS):
+            seen.append(url)
 
     page.on("framenavigated", note)
     yield
