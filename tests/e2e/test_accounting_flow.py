@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 from playwright.sync_api import Locator, Page, expect
 
+from portal.web.formatting import time_text
 from tests.accounting_helpers import money
 
 pytestmark = pytest.mark.e2e
@@ -198,12 +199,12 @@ def test_map_sync_report_and_schedule(linked_clinic, sandbox, sign_in):
     form.get_by_role("button", name="Save schedule").click()
     expect(page.get_by_text("Accounting sync schedule saved.")).to_be_visible()
     after = _next_wednesday_0630(clinic.timezone)
-    next_run = re.compile(f"({re.escape(before)}|{re.escape(after)}) UTC")
+    next_run = re.compile(f"({re.escape(before)}|{re.escape(after)})")
     row = page.locator("#accounting-schedules tbody tr", has_text="Accounting sync")
-    expect(row).to_contain_text(f"weekly (Wed) at 06:30 {clinic.timezone}")
+    expect(row).to_contain_text(f"Weekly on Wednesday at 06:30, {clinic.timezone}")
     expect(row).to_contain_text(next_run)
     report_row = page.locator("#accounting-schedules tbody tr", has_text="Mismatch report")
-    expect(report_row.locator("td").nth(1)).to_have_text("off")
+    expect(report_row.locator("td").nth(1)).to_have_text("Off")
 
     clinic_nav.get_by_role("link", name="Overview").click()
     panel = page.locator("#accounting-schedules tbody tr", has_text="Accounting sync")
@@ -231,11 +232,11 @@ def _compare_and_open_report(page: Page, clinic_nav: Locator) -> None:
 
 
 def _next_wednesday_0630(timezone: str) -> str:
-    """The next Wednesday 06:30 in the clinic's time zone, as the page shows it (in UTC)."""
+    """The next Wednesday 06:30 in the clinic's time zone, as the page shows it (local)."""
     tz = ZoneInfo(timezone)
     now = datetime.now(tz)
     day = now.date() + timedelta(days=(2 - now.weekday()) % 7)
     when = datetime.combine(day, time(6, 30), tzinfo=tz)
     if when <= now:
         when = datetime.combine(day + timedelta(days=7), time(6, 30), tzinfo=tz)
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return time_text(when, zone=timezone)
