@@ -4,9 +4,11 @@ else the person's. Filters that make a time return a <time> element with the ins
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_timedelta
@@ -179,7 +181,7 @@ def number(value: int | None) -> str:
 def register_formatting(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", LOCALE)
     Babel(app, timezone_selector=lambda: page_zone().key)
-    for name, fn in {
+    filters: dict[str, Callable[..., Any]] = {
         "money": money,
         "signed_money": signed_money,
         "dollars": dollars,
@@ -193,6 +195,7 @@ def register_formatting(app: Flask) -> None:
         "number": number,
         "month": month,
         "mail_date": mail_date,
-    }.items():
+    }
+    for name, fn in filters.items():
         app.add_template_filter(fn, name)
     app.add_template_global(zone_name)

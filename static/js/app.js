@@ -90,20 +90,28 @@
     dialog.querySelector("#confirm-no").focus();
   });
 
+  /* Before a swap: the focused control's id, and its row's (a [data-focus-row] element). After:
+     the same control again, else its row (a decided row no longer has the buttons). */
   var lastFocused = null;
+  var lastRow = null;
   document.addEventListener("htmx:beforeSwap", function () {
     var active = document.activeElement;
-    lastFocused = active && active !== document.body && active.id ? active.id : null;
+    var focused = active && active !== document.body;
+    lastFocused = focused && active.id ? active.id : null;
+    var row = focused ? active.closest("[data-focus-row]") : null;
+    lastRow = row && row.id ? row.id : null;
   });
   document.addEventListener("htmx:afterSettle", function () {
     var active = document.activeElement;
     var lost = !active || active === document.body || !active.isConnected;
-    if (lastFocused && lost) {
-      var again = document.getElementById(lastFocused);
+    if (lost) {
+      var again = (lastFocused && document.getElementById(lastFocused)) ||
+        (lastRow && document.getElementById(lastRow));
       if (again) {
         again.focus();
       }
     }
     lastFocused = null;
+    lastRow = null;
   });
 })();
