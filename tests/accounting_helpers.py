@@ -78,4 +78,6 @@ def records(kind: str) -> list[SyncRecord]:
 
 
 def money(value: Any) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
+    """A decimal amount, or one the portal wrote for people ("-$1,234.50")."""
+    text = str(value).replace("$", "").replace(",", "")
+    return Decimal(text).quantize(Decimal("0.01"))

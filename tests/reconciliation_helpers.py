@@ -87,7 +87,7 @@ def plan(post: Any, run_worker: Any, data: bytes) -> ReconciliationBatch:
 
 
 def apply(post: Any, run_worker: Any, batch: ReconciliationBatch) -> ReconciliationBatch:
-    response = post(f"{REC}/{batch.id}/approve")
+    response = post(f"{REC}/{batch.id}/approve", {"confirmed": "1"})
     assert response.status_code == 303, response.get_data(as_text=True)[:800]
     run_worker()
     return latest_batch()

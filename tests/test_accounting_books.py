@@ -402,7 +402,12 @@ def test_nothing_is_written_before_a_preview_is_approved(
     assert row.summary["actions"]["invoice create"] > 0
     assert row.summary["actions"]["credit_note write off"] >= 1
     assert row.summary["totals"]
-    assert post(f"/c/bondi-physio/accounting/previews/{row.id}/approve").status_code == 303
+    assert (
+        post(
+            f"/c/bondi-physio/accounting/previews/{row.id}/approve", {"confirmed": "1"}
+        ).status_code
+        == 303
+    )
     schedule = db.session.get(AccountingSchedule, schedule.id)
     schedule.next_run_at = utcnow() - timedelta(minutes=1)
     db.session.commit()

@@ -106,7 +106,7 @@ def test_vaocherapp_links_with_webhook_url_and_a_rotatable_secret(manager, clien
     )
     assert old_secret not in client.get(f"{BONDI}/").get_data(as_text=True)
 
-    shown = post(f"{BONDI}/vaocherapp/rotate-secret").get_data(as_text=True)
+    shown = post(f"{BONDI}/vaocherapp/rotate-secret", {"confirmed": "1"}).get_data(as_text=True)
     new_secret = secret_box().open(_conn(Provider.VAOCHERAPP).sealed_secrets)["webhook_secret"]
     assert new_secret != old_secret
     assert new_secret in shown  # once, to paste into VaocherApp
@@ -198,7 +198,7 @@ def test_token_expiry_in_the_middle_of_a_job_is_invisible(
 
 def test_disconnect_forgets_the_tokens(manager, client, post, accounts):
     _connect_reckon(post, client, accounts["reckon"]["book_id"])
-    post(f"{BONDI}/reckon/unlink")
+    post(f"{BONDI}/reckon/unlink", {"confirmed": "1"})
     conn = _conn(Provider.RECKON)
     assert conn.sealed_secrets is None
     assert conn.status == ConnectionStatus.NOT_LINKED

@@ -101,7 +101,7 @@ def test_the_database_refuses_two_live_runs_of_one_kind(demo):
 
 def test_cancelling_a_queued_run_means_it_never_starts(manager, post, run_worker):
     run = _start(post, items=5)
-    assert post(f"{BONDI}/{run.id}/cancel").status_code == 303
+    assert post(f"{BONDI}/{run.id}/cancel", {"confirmed": "1"}).status_code == 303
     run_worker()
     run = _fresh(run.id)
     assert run.status == JobStatus.CANCELLED
@@ -119,7 +119,7 @@ def test_cancelling_a_running_run_stops_between_items(manager, post, worker_proc
     run = _start(post, items=200, delay=0.05)
     worker_process()
     wait_for(lambda: _fresh(run.id).processed >= 3)
-    post(f"{BONDI}/{run.id}/cancel")
+    post(f"{BONDI}/{run.id}/cancel", {"confirmed": "1"})
     run = wait_for(lambda: (r := _fresh(run.id)).status == JobStatus.CANCELLED and r)
     assert 3 <= run.processed < 200
     assert run.processed == db.session.scalar(
@@ -197,20 +197,32 @@ def test_history_is_in_the_database_not_redis(manager, post, run_worker, client)
     page = client.get(f"{BONDI}/").get_data(as_text=True)
     assert f"#{run.id}" in page
     assert "succeeded" in page
-    assert "<td>Demo job</td>" in page
+    assert f'>Demo job</a> <span class="muted">#{run.id}</span>' in page
 
 
-def test_progress_fragment_polls_only_while_the_run_is_live(manager, post, run_worker, client):
+def test_progress_poll_updates_only_the_live_region_and_ends_with_the_whole_list(
+    manager, post, run_worker, client
+):
     run = _start(post, items=3)
     headers = {"HX-Request": "true"}
-    live = client.get(f"{BONDI}/{run.id}/progress", headers=headers).get_data(as_text=True)
-    assert 'hx-trigger="every 1s"' in live
-    assert "<html" not in live  # a fragment, not the page
+    page = client.get(f"{BONDI}/{run.id}").get_data(as_text=True)
+    assert 'id="run-live" aria-live="polite"' in page
+    assert 'hx-trigger="every 1s"' in page
+    live = client.get(f"{BONDI}/{run.id}/progress?since=0&empty=1", headers=headers)
+    assert live.status_code == 200
+    text = live.get_data(as_text=True)
+    assert "<html" not in text  # a fragment, not the page
+    assert 'id="run-status"' in text
+    assert 'id="run-actions"' not in text  # the buttons are never replaced while it runs
     run_worker()
     db.session.expire_all()  # requests here share the test's session: drop what they loaded
-    done = client.get(f"{BONDI}/{run.id}/progress", headers=headers).get_data(as_text=True)
-    assert "hx-trigger" not in done
-    assert "100%" in done
+    done = client.get(f"{BONDI}/{run.id}/progress?since=0&empty=1", headers=headers)
+    assert done.status_code == 286  # htmx stops polling
+    text = done.get_data(as_text=True)
+    assert "100%" in text
+    assert '<section id="run-items" aria-labelledby="items-heading" hx-swap-oob="true">' in text
+    assert text.count('class="outcome-') == 3  # every item, once more, without a reload
+    assert 'id="run-actions" class="actions" hx-swap-oob="true"' in text
 
 
 def test_items_filter_by_outcome_and_export_safely(manager, post, run_worker, client):

@@ -278,7 +278,7 @@ def test_bulk_actions_confirm_first_and_are_audited(demo, login, client, post):
     ids = [bondi.id, manly.id]
     confirm = post("/a/harbour/inbox/bulk", {"ids": ids, "action": "assign"})
     assert confirm.status_code == 200
-    assert "Assign 2 problem(s)?" in confirm.get_data(as_text=True)
+    assert "Assign 2 problems?" in confirm.get_data(as_text=True)
     assert _problems()[0].assignee_id is None  # nothing happens before the confirmation
     done = post(
         "/a/harbour/inbox/bulk",

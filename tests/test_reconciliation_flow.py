@@ -53,7 +53,7 @@ def test_seeded_export_is_planned_applied_and_a_second_run_changes_nothing(
     writes_before = len(redeem_posts(sandbox))
     again = plan(post, run_worker, data)
     assert {c for cs in _classes(again).values() for c in cs} == {RowClass.ALREADY}
-    assert post(f"{REC}/{again.id}/approve").status_code == 303
+    assert post(f"{REC}/{again.id}/approve", {"confirmed": "1"}).status_code == 303
     assert latest_batch().apply_run_id is None  # nothing to apply: refused
     assert len(redeem_posts(sandbox)) == writes_before
 
@@ -196,7 +196,7 @@ def test_worker_killed_mid_redeem_is_resumed_without_a_second_redeem(
     # Every VaocherApp call now hangs 2 s and then takes effect: the redeem is in flight.
     faults = {"upstream": "vaocherapp", "hang_rate": 1.0, "hang_seconds": 2}
     requests.post(f"{sandbox.url}/_sandbox/faults", json=faults, timeout=5)
-    assert post(f"{REC}/{batch.id}/approve").status_code == 303
+    assert post(f"{REC}/{batch.id}/approve", {"confirmed": "1"}).status_code == 303
     worker = worker_process()
 
     def intent():

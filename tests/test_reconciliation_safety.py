@@ -84,7 +84,7 @@ def test_exports_with_and_without_mangled_ids_meet_the_same_ledger(
     assert remote_balance(sandbox, linked, code)["remain_balance"] == 10000
     again = plan(post, run_worker, excel_mangled(first_visit))
     assert [r.classification for r in rows_by_code(again)[code]] == [RowClass.ALREADY]
-    assert "earlier run" in rows_by_code(again)[code][0].reason
+    assert "earlier run of the portal" in rows_by_code(again)[code][0].reason
 
     two_visits = excel_mangled(export_csv(sandbox, linked, days[0], days[1]))
     second = apply(post, run_worker, plan(post, run_worker, two_visits))
@@ -116,7 +116,7 @@ def test_a_plan_whose_rows_a_newer_plan_applied_is_out_of_date(
     assert "This plan is out of date" in page
     assert f"newer reconciliation (#{newer.id})" in page
     assert 'id="approve"' not in page
-    answer = post(f"{REC}/{older.id}/approve")
+    answer = post(f"{REC}/{older.id}/approve", {"confirmed": "1"})
     assert answer.status_code == 303
     assert db.session.get(ReconciliationBatch, older.id).apply_run_id is None
     assert len(redeem_posts(sandbox)) == writes
@@ -139,7 +139,7 @@ def test_a_balance_moved_before_approval_stops_the_apply_before_any_redeem_then_
     assert "out of date" in run.message
     assert "Re-plan with the same file" in client.get(f"{REC}/{batch.id}").get_data(as_text=True)
 
-    assert post(f"{REC}/{batch.id}/replan").status_code == 303
+    assert post(f"{REC}/{batch.id}/replan", {"confirmed": "1"}).status_code == 303
     run_worker()
     again = latest_batch()
     assert again.id == batch.id

@@ -363,15 +363,24 @@ def test_mark_redeemed_confirms_the_amount_and_redeems_once(
     run_worker()
     confirm = client.get(f"{BONDI}/vouchers/{bought['code']}/redeem").get_data(as_text=True)
     assert "whole remaining balance of $150.00" in confirm
-    done = post(f"{BONDI}/vouchers/{bought['code']}/redeem", {"expected_cents": "15000"})
+    refused = post(f"{BONDI}/vouchers/{bought['code']}/redeem", {"expected_cents": "15000"})
+    assert "Yes, redeem $150.00" in refused.get_data(as_text=True)  # no "yes": only asks
+    assert _voucher(bought["code"]).balance_cents == 15000
+    done = post(
+        f"{BONDI}/vouchers/{bought['code']}/redeem", {"expected_cents": "15000", "confirmed": "1"}
+    )
     assert done.status_code == 303
     assert _voucher(bought["code"]).balance_cents == 0
-    again = post(f"{BONDI}/vouchers/{bought['code']}/redeem", {"expected_cents": "15000"})
-    assert "fully redeemed already" in again.get_data(as_text=True)
+    again = post(
+        f"{BONDI}/vouchers/{bought['code']}/redeem",
+        {"expected_cents": "15000", "confirmed": "1"},
+        follow_redirects=True,
+    )
+    assert "nothing left to redeem" in again.get_data(as_text=True)
     log = requests.get(f"{sandbox.url}/_sandbox/requests?upstream=vaocherapp", timeout=5).json()
     assert sum(1 for r in log["requests"] if r["path"].endswith("/redeem")) == 1
     timeline = client.get(f"{BONDI}/vouchers/{bought['code']}").get_data(as_text=True)
-    assert "150.00 redeemed in VaocherApp by Morgan Manager" in timeline
+    assert "$150.00 redeemed in VaocherApp by Morgan Manager" in timeline
 
 
 def test_backfill_imports_vouchers_from_vaocherapp(linked, post, run_worker, sandbox):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
@@ -104,3 +105,40 @@ def _link_reckon(clinic: Clinic, actor: User, sandbox: str, book_id: str) -> Non
     assert query.get("state") == [pending["state"]]
     conn = complete_authorization(clinic, actor, query["code"][0], DEMO_REDIRECT_URI)
     choose_book(clinic, actor, conn, book_id)
+
+
+def _sandbox_account(clinic: Clinic) -> dict[str, Any] | None:
+    sandbox = current_app.config.get("SANDBOX_URL") or ""
+    if not sandbox:
+        return None
+    try:
+        state = requests.get(f"{sandbox}/_sandbox/state", timeout=5).json()
+    except (requests.RequestException, ValueError):
+        return None
+    return next((c for c in state.get("clinics", []) if c.get("name") == clinic.name), None)
+
+
+def sandbox_keys(clinic: Clinic) -> dict[str, str] | None:
+    """Demo only: the clinic's sandbox API keys, shown on its Connections page so trying the
+    linking flow needs no terminal."""
+    account = _sandbox_account(clinic)
+    if account is None:
+        return None
+    return {
+        "cliniko": account["cliniko"]["api_key"],
+        "vaocherapp": account["vaocherapp"]["api_key"],
+    }
+
+
+def sample_export(clinic: Clinic) -> bytes | None:
+    """Demo only: the clinic's Invoice items export, as Cliniko's data export would give it."""
+    account = _sandbox_account(clinic)
+    if account is None:
+        return None
+    sandbox = current_app.config["SANDBOX_URL"]
+    url = f"{sandbox}/_sandbox/cliniko/exports/invoice-items.csv"
+    try:
+        answer = requests.get(url, params={"api_key": account["cliniko"]["api_key"]}, timeout=30)
+    except requests.RequestException:
+        return None
+    return answer.content if answer.ok else None

@@ -190,3 +190,32 @@ def items_query(run: JobRun, outcome: str = "") -> Select[JobItem]:
 
 def count(stmt: Select[Any]) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A run's item outcomes counted from the items themselves, with the newest item's id: a page
+    that shows these counts beside the items up to `last_id` shows one consistent moment."""
+
+    counts: dict[str, int]
+    last_id: int
+
+    @property
+    def processed(self) -> int:
+        return sum(self.counts.values())
+
+    def of(self, outcome: str) -> int:
+        return self.counts.get(outcome, 0)
+
+
+def item_tally(run: JobRun) -> Tally:
+    stmt = (
+        select(JobItem.outcome, func.count(), func.max(JobItem.id))
+        .where(JobItem.run_id == run.id)
+        .group_by(JobItem.outcome)
+    )
+    counts, last = {}, 0
+    for outcome, n, top in db.session.execute(stmt):
+        counts[outcome] = int(n)
+        last = max(last, int(top or 0))
+    return Tally(counts, last)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import JobRun, JobStatus, Voucher, WebhookDelivery
 from portal.services.connections.records import NotLinked
+from portal.services.formats import money_text
 from portal.services.vouchers.provisioning import provision_voucher
 from portal.services.vouchers.records import remote_vouchers, upsert_voucher
 from portal.services.vouchers.webhook_intake import (
@@ -68,7 +69,7 @@ def run_intake(ctx: RunContext) -> None:
         assert delivery is not None
         voucher = process_delivery(ctx.clinic, delivery, ctx.run_id)
         return (
-            f"Voucher {voucher.code}: {voucher.status}, balance {voucher.balance_cents / 100:.2f}"
+            f"Voucher {voucher.code}: {voucher.status}, balance {money_text(voucher.balance_cents)}"
         )
 
     ctx.process(items, handle)

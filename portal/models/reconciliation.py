@@ -123,6 +123,9 @@ class ReconciliationRow(ClinicOwned, db.Model):  # type: ignore[name-defined]
     item_name: Mapped[str] = mapped_column(String(255), default="")
     voucher_id: Mapped[int | None] = mapped_column(ForeignKey("voucher.id"))
     amount_cents: Mapped[int] = mapped_column(Integer, default=0)  # |line amount|
+    # The line as the export has it, signed: a use takes money off (minus), a sale line adds.
+    # None for rows stored before it was kept (they are uses: a positive line is ambiguous).
+    line_cents: Mapped[int | None] = mapped_column(Integer)
     redeem_cents: Mapped[int] = mapped_column(Integer, default=0)  # what the plan will redeem
     seq: Mapped[int] = mapped_column(Integer, default=0)  # order of use within the voucher
     # The voucher as the plan read it, kept on each row so exclusions can re-allocate.
@@ -136,6 +139,10 @@ class ReconciliationRow(ClinicOwned, db.Model):  # type: ignore[name-defined]
     apply_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id"))
 
     voucher = relationship("Voucher")
+
+    @property
+    def signed_cents(self) -> int:
+        return self.line_cents if self.line_cents is not None else -self.amount_cents
 
 
 class ReconciliationLedger(ClinicOwned, db.Model):  # type: ignore[name-defined]

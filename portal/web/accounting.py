@@ -21,7 +21,14 @@ from portal.forms.accounting import (
     SyncForm,
     TimeZoneForm,
 )
-from portal.models import AccountingPreview, MismatchLine, MismatchReport, SyncRecord, SyncState
+from portal.models import (
+    AccountingPreview,
+    MismatchLine,
+    MismatchReport,
+    Provider,
+    SyncRecord,
+    SyncState,
+)
 from portal.models.types import utcnow
 from portal.services import DomainError
 from portal.services.accounting.customers import decide_customer, decisions
@@ -38,12 +45,14 @@ from portal.services.accounting.setup import (
     settings_to_show,
 )
 from portal.services.accounting.vouchers import details_of, latest_liability
+from portal.services.connections.records import connection_or_none
 from portal.tenancy import Capability, current_clinic, owned, owned_or_404, require, scope_to_clinic
 
+from .confirm import Confirmation, ask, confirmed
 from .csv_export import csv_response
 from .htmx import done, paginate
 from .runs import start_or_show
-from .transaction import form_again
+from .transaction import failed_page, form_again
 
 bp = scope_to_clinic(Blueprint("accounting", __name__))
 LINES_PER_PAGE = 100
@@ -66,8 +75,9 @@ ACCOUNT_CHOICES = (
 def _schedule_forms() -> list[ScheduleForm]:
     forms = []
     for kind, row in schedules_of(current_clinic()).items():
-        form = ScheduleForm(prefix=kind.replace(".", "-"), obj=row, kind=kind)
+        form = ScheduleForm(formdata=None, prefix=kind.replace(".", "-"), obj=row, kind=kind)
         form.kind.data = kind
+        form.enabled.data = bool(row and row.enabled)  # the box shows the schedule's real state
         forms.append(form)
     return forms
 
@@ -75,6 +85,11 @@ def _schedule_forms() -> list[ScheduleForm]:
 @bp.get("/")
 def index() -> str:
     require(Capability.VIEW)
+    return _index_page()
+
+
+def _index_page(**forms: Any) -> str:
+    """The accounting page; `forms` are forms posted back with their errors (shown by them)."""
     clinic = current_clinic()
     counts = db.session.execute(
         select(SyncRecord.kind, SyncRecord.state, func.count())
@@ -92,23 +107,37 @@ def index() -> str:
     )
     today = utcnow().astimezone(ZoneInfo(clinic.timezone)).date()
     settings = settings_to_show(clinic)
-    return render_template(
-        "accounting/index.html",
-        settings=settings,
-        approved=first_sync_approved(settings),
-        preview=latest_preview(clinic),
-        decisions=decisions(clinic),
-        liability=latest_liability(clinic),
-        liability_lines=details_of(latest_liability(clinic)),
-        counts=counts,
-        attention=list(attention),
-        reports=list(reports),
-        schedules=schedules_of(clinic),
-        schedule_forms=_schedule_forms(),
-        sync_form=SyncForm(),
-        report_form=ReportForm(start=today - timedelta(days=90), end=today),
-        kinds=KINDS,
-    )
+    schedule_forms = _schedule_forms()
+    if "schedule_form" in forms:
+        posted = forms.pop("schedule_form")
+        schedule_forms = [posted if f.kind.data == posted.kind.data else f for f in schedule_forms]
+    context = {
+        "settings": settings,
+        "configured": settings.id is not None,
+        "book_name": _book_name(settings.book_id),
+        "approved": first_sync_approved(settings),
+        "preview": latest_preview(clinic),
+        "decisions": decisions(clinic),
+        "liability": latest_liability(clinic),
+        "liability_lines": details_of(latest_liability(clinic)),
+        "counts": counts,
+        "attention": list(attention),
+        "reports": list(reports),
+        "schedules": schedules_of(clinic),
+        "schedule_forms": schedule_forms,
+        "sync_form": SyncForm(),
+        "report_form": ReportForm(formdata=None, start=today - timedelta(days=90), end=today),
+        "kinds": KINDS,
+    }
+    return render_template("accounting/index.html", **(context | forms))
+
+
+def _book_name(book_id: str) -> str:
+    """The Reckon book by its name (the connection remembers it), never by its id."""
+    conn = connection_or_none(current_clinic(), Provider.RECKON)
+    if conn is not None and conn.detail("book_id") == book_id and conn.detail("book_name"):
+        return str(conn.detail("book_name"))
+    return "the book chosen on the Connections page" if book_id else ""
 
 
 @bp.get("/schedule")
@@ -138,7 +167,7 @@ def settings() -> Any:
     try:
         options = book_options(clinic)  # a failure keeps the connection's health on record
     except DomainError as exc:
-        return render_template("accounting/settings.html", form=None, error=str(exc))
+        return render_template("accounting/settings.html", form=None, error=str(exc), book_name="")
     form = SettingsForm(obj=row)
     _fill(form, options)
     if request.method == "GET":
@@ -151,11 +180,22 @@ def settings() -> Any:
         except DomainError as exc:
             page = "accounting/settings.html"
             return form_again(
-                str(exc), page, form=form, book=options, error=None, zone_form=_zone_form()
+                str(exc),
+                page,
+                form=form,
+                book=options,
+                error=None,
+                zone_form=_zone_form(),
+                book_name=_book_name(options.book_id),
             )
         return done("Accounting settings saved.", url_for("accounting.index"))
     return render_template(
-        "accounting/settings.html", form=form, book=options, error=None, zone_form=_zone_form()
+        "accounting/settings.html",
+        form=form,
+        book=options,
+        error=None,
+        zone_form=_zone_form(),
+        book_name=_book_name(options.book_id),
     )
 
 
@@ -194,13 +234,28 @@ def preview(preview_id: int) -> str:
         latest=latest_preview(current_clinic()),
         approved=settings_to_show(current_clinic()).approved_preview_id,
         form=SyncForm(),
+        approve=approve_confirmation(row),
     )
 
 
-@bp.post("/previews/<int:preview_id>/approve")
-def approve(preview_id: int) -> BaseResponse:
+def approve_confirmation(row: AccountingPreview) -> Confirmation:
+    book = current_clinic().name
+    return Confirmation(
+        title=f"Approve preview #{row.id} and let syncs write to Reckon?",
+        body=f"From now on every sync writes {book}'s invoices, payments, customers and voucher "
+        "sales into its Reckon book, scheduled syncs too. What Reckon receives stays there: "
+        "approving cannot be undone here.",
+        yes="Yes, approve and allow syncs",
+        danger=False,
+    )
+
+
+@bp.route("/previews/<int:preview_id>/approve", methods=["GET", "POST"])
+def approve(preview_id: int) -> tuple[str, int] | BaseResponse:
     require(Capability.RUN_JOBS)
     row = owned_or_404(AccountingPreview, current_clinic(), preview_id)
+    if not confirmed():
+        return ask(approve_confirmation(row), url_for("accounting.preview", preview_id=row.id))
     approve_preview(current_clinic(), current_user, row)
     return done(
         "Preview approved: syncs now write to Reckon (scheduled ones too).",
@@ -235,27 +290,28 @@ def sync() -> BaseResponse:
 
 
 @bp.post("/reports")
-def start_report() -> BaseResponse:
+def start_report() -> BaseResponse | tuple[str, int]:
     require(Capability.RUN_JOBS)
     form = ReportForm()
-    if not form.validate_on_submit() or form.start.data > form.end.data:
-        return done(
-            "Choose a period whose start is before its end.", url_for("accounting.index"), "error"
-        )
+    valid = form.validate_on_submit()
+    if valid and form.start.data > form.end.data:
+        form.end.errors = [*form.end.errors, "The end must be on or after the start."]
+        valid = False
+    if not valid:
+        return failed_page(lambda: (_index_page(report_form=form), 400))
     period = {"start": str(form.start.data), "end": str(form.end.data)}
     return start_or_show("accounting.report", period)
 
 
 @bp.post("/schedules")
-def schedule() -> BaseResponse:
+def schedule() -> BaseResponse | tuple[str, int]:
     require(Capability.RUN_JOBS)
     kind = request.form.get("kind", "")
     form = ScheduleForm(prefix=kind.replace(".", "-"))
     form.kind.data = kind
     back = url_for("accounting.index")
     if not form.validate_on_submit():
-        problems = [msg for messages in form.errors.values() for msg in messages]
-        return done("Check the schedule: " + "; ".join(problems), back, "error")
+        return failed_page(lambda: (_index_page(schedule_form=form), 400))
     save_schedule(
         current_clinic(),
         current_user,

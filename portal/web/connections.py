@@ -17,6 +17,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from portal.demo.links import sandbox_keys
 from portal.forms.connections import BookForm, ClinikoForm, VaocherAppForm
 from portal.forms.jobs import ConfirmForm
 from portal.models import Connection, ConnectionStatus, Provider
@@ -33,6 +34,7 @@ from portal.services.connections.vaocherapp import (
 )
 from portal.tenancy import Capability, current_clinic, require, scope_to_clinic
 
+from .confirm import Confirmation, ask, confirmed
 from .htmx import done
 from .runs import start_or_show
 from .transaction import failed, failed_page, form_again
@@ -62,6 +64,9 @@ def _page(status: int = 200, **extra: object) -> tuple[str, int]:
         "webhook_url": _webhook_url(vaocher) if vaocher and vaocher.webhook_token else "",
         "webhook_hint": webhook_secret_hint(vaocher) if vaocher else "",
         "patient_button_url": _public_url(url_for("patient_button.patient")),
+        "rotate": ROTATE,
+        "unlink_confirmations": {p.value: unlink_confirmation(p) for p in Provider},
+        "sandbox_keys": sandbox_keys(clinic) if current_app.config["DEMO_MODE"] else None,
         **extra,
     }
     return render_template("connections/index.html", **context), status
@@ -126,11 +131,31 @@ def _linked(conn: Connection, success: str) -> Response:
     return done(f"Saved, but the check failed: {conn.last_error}", back, "warning")
 
 
-@bp.post("/vaocherapp/rotate-secret")
+ROTATE = Confirmation(
+    title="Make a new webhook secret?",
+    body="The current secret stops working at once: VaocherApp's webhook deliveries are refused "
+    "until you paste the new secret into VaocherApp (Settings → Integrations → Webhooks). The new "
+    "secret is shown once, on the next page.",
+    yes="Yes, make a new secret",
+)
+
+
+def unlink_confirmation(provider: Provider) -> Confirmation:
+    label = provider.label
+    return Confirmation(
+        title=f"Unlink {label}?",
+        body=f"The portal forgets this clinic's {label} credentials. Jobs that need {label} "
+        "stop working until it is linked again; nothing is deleted in "
+        f"{label} itself, and the records already synced stay here.",
+        yes=f"Yes, unlink {label}",
+    )
+
+
+@bp.route("/vaocherapp/rotate-secret", methods=["GET", "POST"])
 def rotate_secret() -> Response | tuple[str, int]:
     require(Capability.MANAGE_CONNECTIONS)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    if not confirmed():
+        return ask(ROTATE, url_for("connections.index"))
     try:
         secret = rotate_webhook_secret(current_clinic(), current_user)
     except DomainError as error:
@@ -158,12 +183,13 @@ def check_all() -> Response:
     return start_or_show("connections.check")
 
 
-@bp.post("/<provider>/unlink")
-def unlink_view(provider: str) -> Response:
+@bp.route("/<provider>/unlink", methods=["GET", "POST"])
+def unlink_view(provider: str) -> Response | tuple[str, int]:
     require(Capability.MANAGE_CONNECTIONS)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    unlink(current_clinic(), current_user, _provider(provider))
+    chosen = _provider(provider)
+    if not confirmed():
+        return ask(unlink_confirmation(chosen), url_for("connections.index"))
+    unlink(current_clinic(), current_user, chosen)
     message = f"{Provider(provider).label} unlinked; its credentials are forgotten."
     return done(message, url_for("connections.index"), "info")
 

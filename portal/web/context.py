@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import Flask, current_app, g, request
@@ -18,20 +17,11 @@ from portal.tenancy import (
     member_agencies,
 )
 
+from .confirm import confirm_button_values
+from .formatting import money, register_formatting
+from .words import state_label
 
-def money(cents: int | None) -> str:
-    """Cents as people read dollars: 150000 → "$1,500.00", -5000 → "-$50.00"."""
-    if cents is None:
-        return ""
-    dollars, rest = divmod(abs(int(cents)), 100)
-    return f"{'-' if cents < 0 else ''}${dollars:,}.{rest:02d}"
-
-
-def dollars(amount: str | Decimal | None) -> str:
-    """A decimal amount in dollars ("1500.5", as stored for accounting) shown as `money` does."""
-    if amount in (None, ""):
-        return ""
-    return money(int((Decimal(str(amount)) * 100).to_integral_value(ROUND_HALF_UP)))
+__all__ = ["money", "query_args", "register_context"]
 
 
 def _navigation() -> dict[str, Any]:
@@ -58,9 +48,10 @@ def query_args(**overrides: Any) -> dict[str, Any]:
 
 
 def register_context(app: Flask) -> None:
-    app.add_template_filter(money)
+    register_formatting(app)
     app.add_template_global(query_args)  # a global: imported macros (the pager) see it too
-    app.add_template_filter(dollars)
+    app.add_template_filter(state_label)
+    app.add_template_global(confirm_button_values)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -223,16 +223,21 @@ def _act(action: str, problems: list[Problem], people: list[User]) -> str:
         if chosen and assignee is None:
             raise DomainError("Choose someone who may handle these problems.")
         n = assign_problems(problems, current_user, assignee)
-        return f"{n} problem(s) assigned to {assignee.name if assignee else 'nobody'}."
+        who = assignee.name if assignee else "nobody"
+        return f"{_problems(n)} assigned to {who}."
     if action == "snooze":
         days = request.form.get("days", type=int) or 0
         if days not in SNOOZE_DAYS:
             raise DomainError("Choose how long to snooze for.")
         until = utcnow() + timedelta(days=days)
         n = snooze_problems(problems, current_user, until)
-        return f"{n} problem(s) snoozed for {days} day(s)."
+        return f"{_problems(n)} snoozed for {days} day{'s' if days != 1 else ''}."
     n = resolve_problems(problems, current_user, request.form.get("note", ""))
-    return f"{n} problem(s) resolved."
+    return f"{_problems(n)} resolved."
+
+
+def _problems(n: int) -> str:
+    return f"{n} problem{'s' if n != 1 else ''}"
 
 
 def age(when: datetime | None, now: datetime | None = None) -> str:

@@ -17,7 +17,8 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
-from portal.extensions import db
+from portal.demo.links import sample_export
+from portal.extensions import db, htmx
 from portal.forms.jobs import ConfirmForm
 from portal.forms.reconciliation import UploadForm, chosen_columns, mapping_form
 from portal.models import JobRun
@@ -47,11 +48,13 @@ from portal.services.reconciliation.review import (
     out_of_date_reason,
     replan_batch,
 )
+from portal.services.reconciliation.summary import plan_sentence, plan_summary, voucher_lines
 from portal.services.vouchers.browser import vaocherapp_link
 from portal.tenancy import Capability, current_clinic, owned_or_404, require, scope_to_clinic
 
+from .confirm import Confirmation, ask, confirmed
 from .csv_export import csv_response
-from .htmx import done, page_or_fragment, paginate, see_other
+from .htmx import done, paginate, see_other
 from .runs import start_or_show
 from .transaction import failed, failed_page
 
@@ -101,6 +104,23 @@ def index() -> str:
     return _index_page(UploadForm())
 
 
+@bp.get("/sample-export.csv")
+def sample_export_csv() -> Response:
+    """Demo only: the clinic's Invoice items export from the sandbox's Cliniko, to upload here."""
+    require(Capability.VIEW)
+    if not current_app.config["DEMO_MODE"]:
+        abort(404)
+    data = sample_export(current_clinic())
+    if data is None:
+        abort(404, "The demo's Cliniko has no export for this clinic.")
+    filename = f"{current_clinic().slug}-InvoiceItems.csv"
+    return Response(
+        data,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 @bp.post("/upload")
 def upload() -> str | BaseResponse | tuple[str, int]:
     require(Capability.RUN_JOBS)
@@ -111,7 +131,7 @@ def upload() -> str | BaseResponse | tuple[str, int]:
     try:
         batch = create_batch(current_clinic(), current_user, file.filename or "", file.stream)
     except (ExportError, DomainError) as error:
-        flash(str(error), "error")
+        form.export.errors = [*form.export.errors, str(error)]  # shown next to the field
         return failed_page(lambda: (_index_page(form), 400))
     if batch.status == BatchStatus.NEEDS_MAPPING:
         return see_other(url_for("reconciliation.columns", batch_id=batch.id))
@@ -154,11 +174,21 @@ def columns(batch_id: int) -> str | BaseResponse | tuple[str, int]:
 def _show_context(batch: ReconciliationBatch) -> dict[str, object]:
     wanted = request.args.get("class", "")
     wanted = wanted if wanted in CLASS_LABELS else ""
+    rows_page = paginate(rows_query(batch, wanted, by_voucher=True), ROWS_PER_PAGE)
+    summary = plan_summary(batch) if batch.totals else None
+    plan_run = db.session.get(JobRun, batch.plan_run_id) if batch.plan_run_id else None
+    apply_run = db.session.get(JobRun, batch.apply_run_id) if batch.apply_run_id else None
     return {
         "batch": batch,
-        "plan_run": db.session.get(JobRun, batch.plan_run_id) if batch.plan_run_id else None,
-        "apply_run": db.session.get(JobRun, batch.apply_run_id) if batch.apply_run_id else None,
-        "rows_page": paginate(rows_query(batch, wanted), ROWS_PER_PAGE),
+        "plan_run": plan_run,
+        "apply_run": apply_run,
+        "live": _is_live(batch, plan_run, apply_run),
+        "rows_page": rows_page,
+        "lines": voucher_lines(batch, rows_page.items),
+        "summary": summary,
+        "sentence": plan_sentence(summary) if summary else "",
+        "approve": approve_confirmation(batch),
+        "replan": replan_confirmation(batch),
         "wanted": wanted,
         "labels": CLASS_LABELS,
         "planned": planned_cents(batch),
@@ -170,13 +200,33 @@ def _show_context(batch: ReconciliationBatch) -> dict[str, object]:
     }
 
 
+def _is_live(batch: ReconciliationBatch, plan: JobRun | None, apply: JobRun | None) -> bool:
+    """Whether a run is going (or about to: the job has not picked the batch up yet)."""
+    run = apply if batch.status == BatchStatus.APPLYING else plan
+    waiting = batch.status in (BatchStatus.PLANNING, BatchStatus.APPLYING)
+    return bool(
+        (waiting and (run is None or run.is_live))
+        or (plan and plan.is_live)
+        or (apply and apply.is_live)
+    )
+
+
 @bp.get("/<int:batch_id>")
-def show(batch_id: int) -> str:
+def show(batch_id: int) -> str | tuple[str, int]:
+    """The batch's page; for htmx's poll, the status region (and, once the run has ended, the
+    plan out of band, with 286 so the polling stops)."""
     require(Capability.VIEW)
     batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
-    return page_or_fragment(
-        "reconciliation/show.html", "reconciliation/_batch.html", **_show_context(batch)
-    )
+    context = _show_context(batch)
+    if htmx and not htmx.boosted:
+        page = render_template("reconciliation/_batch_poll.html", **context)
+        return (page, 200) if context["live"] else (page, 286)
+    return render_template("reconciliation/show.html", **context)
+
+
+def _plan_again(batch: ReconciliationBatch, notice: str) -> str:
+    """After a row action from htmx: the page again (htmx takes its plan), saying what was done."""
+    return render_template("reconciliation/show.html", **_show_context(batch), notice=notice)
 
 
 @bp.post("/<int:batch_id>/rows/<int:row_id>/exclude")
@@ -189,49 +239,72 @@ def exclude(batch_id: int, row_id: int) -> str | BaseResponse:
     back = url_for("reconciliation.show", batch_id=batch.id)
     if request.query_string:
         back = f"{back}?{request.query_string.decode()}"
+    excluded = request.form.get("excluded") == "1"
     try:
-        toggle_exclusion(batch, row, request.form.get("excluded") == "1")
+        toggle_exclusion(batch, row, excluded)
     except DomainError as error:
         return failed(str(error), back)
+    if htmx:
+        what = "left out of the plan" if excluded else "put back into the plan"
+        return _plan_again(batch, f"Row {row.row_number} {what}.")
     return see_other(back)
 
 
+def approve_confirmation(batch: ReconciliationBatch) -> Confirmation:
+    return Confirmation(
+        title=f"Apply reconciliation #{batch.id}?",
+        body=f"{plan_sentence(plan_summary(batch))} Rows already redeemed are never redeemed "
+        "again. This writes to VaocherApp and Cliniko and cannot be undone here.",
+        yes="Yes, apply the plan",
+        no="No, back to the plan",
+        danger=False,
+    )
+
+
+def replan_confirmation(batch: ReconciliationBatch) -> Confirmation:
+    return Confirmation(
+        title=f"Re-plan reconciliation #{batch.id}?",
+        body="The current plan is thrown away, with your exclusions and decisions on its rows, "
+        "and the same file is planned again with the same columns against VaocherApp's "
+        "balances now. Nothing is redeemed.",
+        yes="Yes, re-plan",
+        no="No, keep this plan",
+        danger=False,
+    )
+
+
 @bp.route("/<int:batch_id>/approve", methods=["GET", "POST"])
-def approve(batch_id: int) -> str | BaseResponse:
+def approve(batch_id: int) -> str | tuple[str, int] | BaseResponse:
     require(Capability.RUN_JOBS)
     batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
-    form = ConfirmForm()
+    back = url_for("reconciliation.show", batch_id=batch.id)
     stale = out_of_date_reason(batch) if batch.can_edit_plan else ""
     if stale:
-        back = url_for("reconciliation.show", batch_id=batch.id)
         return failed(f"This plan is out of date — re-plan it: {stale}", back)
-    if request.method == "GET" or not form.validate_on_submit():
-        return render_template(
-            "reconciliation/confirm_apply.html",
-            batch=batch,
-            form=form,
-            planned=planned_cents(batch),
-            to_archive=items_to_archive(batch),
-        )
+    if not batch.can_edit_plan:
+        return done("This plan has already been approved.", back, "info")
+    if not confirmed():
+        return ask(approve_confirmation(batch), back)
     try:
         approve_batch(batch, current_user)
     except DomainError as error:
-        return failed(str(error), url_for("reconciliation.show", batch_id=batch.id))
+        return failed(str(error), back)
     return _start(batch, "reconciliation.apply")
 
 
-@bp.post("/<int:batch_id>/replan")
-def replan(batch_id: int) -> BaseResponse:
+@bp.route("/<int:batch_id>/replan", methods=["GET", "POST"])
+def replan(batch_id: int) -> tuple[str, int] | BaseResponse:
     require(Capability.RUN_JOBS)
     batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    if not confirmed():
+        back = url_for("reconciliation.show", batch_id=batch.id)
+        return ask(replan_confirmation(batch), back)
     replan_batch(batch, current_user)
     return _start(batch, "reconciliation.plan")
 
 
 @bp.post("/<int:batch_id>/rows/<int:row_id>/decide")
-def decide(batch_id: int, row_id: int) -> BaseResponse:
+def decide(batch_id: int, row_id: int) -> str | BaseResponse:
     require(Capability.RUN_JOBS)
     batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
     row = owned_or_404(ReconciliationRow, current_clinic(), row_id)
@@ -239,8 +312,11 @@ def decide(batch_id: int, row_id: int) -> BaseResponse:
         abort(400)
     decision = request.form.get("decision", "")
     decide_row(batch, row, current_user, decision, request.form.get("note", ""))
+    message = f"Row {row.row_number}: {DECISIONS[decision].lower()} — recorded."
+    if htmx:
+        return _plan_again(batch, message)
     back = url_for("reconciliation.show", batch_id=batch.id) + f"#row-{row.id}"
-    return done(f"Row {row.row_number}: {DECISIONS[decision].lower()} — recorded.", back)
+    return done(message, back)
 
 
 @bp.get("/<int:batch_id>/report.csv")

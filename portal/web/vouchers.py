@@ -18,9 +18,10 @@ from portal.services.vouchers.browser import VoucherFilters, voucher_links, vouc
 from portal.services.vouchers.records import mark_redeemed, refresh_voucher, voucher_by_code
 from portal.tenancy import Capability, current_clinic, owned, require, scope_to_clinic
 
-from .context import money
+from .confirm import Confirmation, ask, confirmed
 from .csv_export import csv_response
-from .htmx import done, page_or_fragment, paginate, see_other
+from .formatting import money
+from .htmx import done, page_or_fragment, paginate
 from .runs import start_or_show
 from .transaction import failed
 
@@ -112,6 +113,7 @@ def show(code: str) -> str:
         links=voucher_links(voucher, connection_or_none(current_clinic(), Provider.CLINIKO)),
         runs=runs,
         confirm_form=ConfirmForm(),
+        redeem=redeem_confirmation(voucher),
     )
 
 
@@ -127,12 +129,25 @@ def refresh(code: str) -> Response:
     return done("Updated from VaocherApp." if changed else "Already up to date.", back, "info")
 
 
+def redeem_confirmation(voucher: Voucher) -> Confirmation:
+    amount = money(voucher.balance_cents)
+    return Confirmation(
+        title=f"Mark voucher {voucher.code} redeemed?",
+        body=f"This redeems the whole remaining balance of {amount} in VaocherApp, leaving "
+        f"{money(0)}. It cannot be undone here.",
+        yes=f"Yes, redeem {amount}",
+    )
+
+
 @bp.route("/<code>/redeem", methods=["GET", "POST"])
-def redeem(code: str) -> str | Response:
+def redeem(code: str) -> str | tuple[str, int] | Response:
     require(Capability.RUN_JOBS)
     voucher = _voucher_or_404(code)
+    back = url_for("vouchers.show", code=voucher.code)
+    if voucher.balance_cents <= 0:
+        return done("There is nothing left to redeem on this voucher.", back, "info")
     form = RedeemForm(expected_cents=str(voucher.balance_cents))
-    if request.method == "POST" and form.validate_on_submit():
+    if confirmed(form):
         try:
             amount = mark_redeemed(
                 current_clinic(), current_user, voucher, int(form.expected_cents.data or 0)
@@ -142,10 +157,10 @@ def redeem(code: str) -> str | Response:
             # that balance is kept (the 200 commits it).
             flash(str(error), "error")
             form = RedeemForm(formdata=None, expected_cents=str(voucher.balance_cents))
-        else:
-            flash(f"{money(amount)} redeemed in VaocherApp.", "success")
-            return see_other(url_for("vouchers.show", code=voucher.code))
-    return render_template("vouchers/confirm_redeem.html", voucher=voucher, form=form)
+            return ask(redeem_confirmation(voucher), back, form=form)
+        return done(f"{money(amount)} redeemed in VaocherApp.", back)
+    form = RedeemForm(formdata=None, expected_cents=str(voucher.balance_cents))
+    return ask(redeem_confirmation(voucher), back, form=form)
 
 
 @bp.post("/<code>/provision")

@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 from playwright.sync_api import Locator, Page, expect
 
+from portal.web.formatting import time_text
 from tests.accounting_helpers import money
 
 pytestmark = pytest.mark.e2e
@@ -53,12 +54,16 @@ def test_map_sync_report_and_schedule(linked_clinic, sandbox, sign_in):
     clinic_nav = page.get_by_role("navigation", name="Bondi Physio")
     clinic_nav.get_by_role("link", name="Accounting").click()
     expect(page.get_by_role("heading", name="Accounting: Cliniko → Reckon One")).to_be_visible()
-    expect(page.get_by_text("Not configured yet.")).to_be_visible()
+    expect(page.get_by_text("Not set up yet")).to_be_visible()
+    expect(page.get_by_role("button", name="Start sync")).to_be_disabled()
+    expect(page.get_by_role("link", name="Save mapping settings first →").first).to_be_visible()
     expect(page.get_by_text("Nothing synced yet.")).to_be_visible()
 
     # Mapping settings: the choices come from the book, and saving checks them against it.
     page.get_by_role("link", name="Mapping settings").click()
-    expect(page.get_by_text(f"Reckon book {book_id}.")).to_be_visible()
+    book_line = page.locator("p.muted", has_text="Reckon book")
+    expect(book_line).to_be_visible()
+    expect(book_line).not_to_contain_text(book_id)  # the book by its name, never its id
     page.get_by_label("Tax code for services").select_option("FRE")
     page.get_by_label("Tax code for products").select_option("GST")
     page.get_by_label("Tax code for voucher items").select_option("N-T")
@@ -78,33 +83,36 @@ def test_map_sync_report_and_schedule(linked_clinic, sandbox, sign_in):
     overrides.fill("")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Accounting settings saved.")).to_be_visible()
-    summary = page.get_by_text(f"Book {book_id} · services FRE, products GST, vouchers N-T")
+    summary = page.get_by_text("· services FRE, products GST, vouchers N-T")
+    expect(summary).not_to_contain_text(book_id)
     expect(summary).to_contain_text("payments to Cliniko Clearing (EFTPOS)")
 
     # Nothing may be written before a preview (dry run) is reviewed and approved.
-    expect(page.get_by_text("Approve a preview first.")).to_be_visible()
+    expect(page.get_by_text("Preview the sync and approve it first.")).to_be_visible()
+    expect(page.get_by_role("button", name="Start sync")).to_be_disabled()
     page.get_by_role("button", name="Preview the sync").click()
-    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=LONG)
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=LONG)
     clinic_nav.get_by_role("link", name="Accounting").click()
-    page.locator("#first-sync").get_by_role("link", name=re.compile(r"^#\d+$")).click()
+    page.locator("#first-sync").get_by_role("link", name=re.compile(r"^preview #\d+$")).click()
     expect(page.locator("#preview-actions")).to_contain_text("invoice")
     expect(page.locator("#preview-actions")).to_contain_text("write off")
     expect(page.locator("#preview-totals tbody tr").first).to_be_visible()
     page.get_by_role("button", name="Approve and allow syncs to write to Reckon").click()
+    page.locator("#confirm-yes").click()
     expect(page.get_by_text("Preview approved")).to_be_visible()
 
     # A full sync: its page opens while it works and polls the progress until the run ends.
     page.get_by_label("Full sync").check()
-    with page.expect_response(re.compile(r"/jobs/\d+/progress$"), timeout=LONG) as polled:
+    with page.expect_response(re.compile(r"/jobs/\d+/progress(\?|$)"), timeout=LONG) as polled:
         page.get_by_role("button", name="Start sync").click()
         expect(page).to_have_url(re.compile(r"/c/bondi-physio/jobs/\d+$"))
     assert polled.value.ok
-    heading = re.compile(r"^Accounting sync · run #\d+$")
+    heading = re.compile(r"^Accounting sync run #\d+$")
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
-    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=LONG)
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=LONG)
     expect(page.locator("#run-percent")).to_have_text("100%")
     total = ok + skipped
-    expect(page.locator("#run-progress")).to_contain_text(f"{total} of {total} items")
+    expect(page.locator("#run-live")).to_contain_text(f"{total} of {total} items")
     expect(page.locator("#count-ok")).to_have_text(str(ok))
     expect(page.locator("#count-skipped")).to_have_text(str(skipped))
     expect(page.locator("#count-failed")).to_have_text("0")
@@ -191,12 +199,12 @@ def test_map_sync_report_and_schedule(linked_clinic, sandbox, sign_in):
     form.get_by_role("button", name="Save schedule").click()
     expect(page.get_by_text("Accounting sync schedule saved.")).to_be_visible()
     after = _next_wednesday_0630(clinic.timezone)
-    next_run = re.compile(f"({re.escape(before)}|{re.escape(after)}) UTC")
+    next_run = re.compile(f"({re.escape(before)}|{re.escape(after)})")
     row = page.locator("#accounting-schedules tbody tr", has_text="Accounting sync")
-    expect(row).to_contain_text(f"weekly (Wed) at 06:30 {clinic.timezone}")
+    expect(row).to_contain_text(f"Weekly on Wednesday at 06:30, {clinic.timezone}")
     expect(row).to_contain_text(next_run)
     report_row = page.locator("#accounting-schedules tbody tr", has_text="Mismatch report")
-    expect(report_row.locator("td").nth(1)).to_have_text("off")
+    expect(report_row.locator("td").nth(1)).to_have_text("Off")
 
     clinic_nav.get_by_role("link", name="Overview").click()
     panel = page.locator("#accounting-schedules tbody tr", has_text="Accounting sync")
@@ -212,7 +220,7 @@ def _compare_and_open_report(page: Page, clinic_nav: Locator) -> None:
     heading = re.compile(r"^Mismatch report · run #\d+$")
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
     run_id = page.url.rsplit("/", 1)[1]
-    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=LONG)
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=LONG)
     expect(page.locator("#count-ok")).to_have_text("1")
 
     clinic_nav.get_by_role("link", name="Accounting").click()
@@ -224,11 +232,11 @@ def _compare_and_open_report(page: Page, clinic_nav: Locator) -> None:
 
 
 def _next_wednesday_0630(timezone: str) -> str:
-    """The next Wednesday 06:30 in the clinic's time zone, as the page shows it (in UTC)."""
+    """The next Wednesday 06:30 in the clinic's time zone, as the page shows it (local)."""
     tz = ZoneInfo(timezone)
     now = datetime.now(tz)
     day = now.date() + timedelta(days=(2 - now.weekday()) % 7)
     when = datetime.combine(day, time(6, 30), tzinfo=tz)
     if when <= now:
         when = datetime.combine(day + timedelta(days=7), time(6, 30), tzinfo=tz)
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return time_text(when, zone=timezone)

@@ -27,22 +27,24 @@ def _link_all(page: Page, accounts) -> None:
     page.get_by_role("link", name="Connections").click()
     page.get_by_label("Cliniko API key").fill(accounts["cliniko"]["api_key"])
     page.locator("#conn-cliniko").get_by_role("button", name="Save and test connection").click()
-    expect(page.locator("#conn-cliniko [data-status]")).to_have_text("ok")
+    expect(page.locator("#conn-cliniko [data-status]")).to_have_attribute("data-status", "ok")
     page.get_by_label("VaocherApp API key").fill(accounts["vaocherapp"]["api_key"])
     page.locator("#conn-vaocherapp").get_by_role("button", name="Save and test connection").click()
-    expect(page.locator("#conn-vaocherapp [data-status]")).to_have_text("ok")
+    expect(page.locator("#conn-vaocherapp [data-status]")).to_have_attribute("data-status", "ok")
     page.get_by_role("button", name="Connect Reckon").click()
     page.get_by_role("button", name="Allow").click()
     page.get_by_role("radio", name="Bondi Physio").check()
     page.get_by_role("button", name="Use this book").click()
     for provider in ("cliniko", "vaocherapp", "reckon"):
-        expect(page.locator(f"#conn-{provider} [data-status]")).to_have_text("ok")
+        expect(page.locator(f"#conn-{provider} [data-status]")).to_have_attribute(
+            "data-status", "ok"
+        )
 
 
 def _sync(page: Page, nav) -> None:
     nav.get_by_role("link", name="Accounting").click()
     page.get_by_role("button", name="Start sync").click()
-    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=LONG)
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=LONG)
     expect(page.locator("#count-failed")).to_have_text("0")
 
 
@@ -66,11 +68,12 @@ def test_voucher_credit_and_liability_balance_end_to_end(sign_in, sandbox, bondi
 
     # The reviewed first sync: preview, read it, approve it, then sync.
     page.get_by_role("button", name="Preview the sync").click()
-    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=LONG)
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=LONG)
     nav.get_by_role("link", name="Accounting").click()
-    page.locator("#first-sync").get_by_role("link", name=re.compile(r"^#\d+$")).click()
+    page.locator("#first-sync").get_by_role("link", name=re.compile(r"^preview #\d+$")).click()
     expect(page.locator("#preview-actions")).to_contain_text("item")
     page.get_by_role("button", name="Approve and allow syncs to write to Reckon").click()
+    page.locator("#confirm-yes").click()
     expect(page.get_by_text("Preview approved")).to_be_visible()
     _sync(page, nav)
 
@@ -85,7 +88,7 @@ def test_voucher_credit_and_liability_balance_end_to_end(sign_in, sandbox, bondi
     )
     nav.get_by_role("link", name="Vouchers").click()
     page.get_by_role("button", name="Import vouchers from VaocherApp").click()
-    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=LONG)
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=LONG)
     item = wait_for(
         lambda: next(
             (b for b in cliniko.table("billable_items") if b["item_code"] == bought["code"]), None
@@ -135,7 +138,7 @@ def test_voucher_credit_and_liability_balance_end_to_end(sign_in, sandbox, bondi
     page.get_by_label("From", exact=True).fill(today)
     page.get_by_label("To", exact=True).fill(today)
     page.get_by_role("button", name="Compare Cliniko and Reckon").click()
-    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=LONG)
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=LONG)
     nav.get_by_role("link", name="Accounting").click()
     page.locator("#reports tbody tr").first.get_by_role("link").click()
     expect(page.locator("#verdict")).to_contain_text(

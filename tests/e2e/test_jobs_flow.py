@@ -19,22 +19,26 @@ def test_start_demo_job_watch_it_finish_and_retry_failed_items(sign_in):
 
     expect(page).to_have_url(re.compile(r"/c/bondi-physio/jobs/\d+$"))
     expect(page.locator("#run-percent")).to_have_text("100%", timeout=30_000)
-    expect(page.locator("#run-status")).to_have_text("partial")
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "partial")
     # Items 7 (skipped) and 11 (fails on the first try) out of 12.
     expect(page.locator("#count-ok")).to_have_text("10")
     expect(page.locator("#count-skipped")).to_have_text("1")
     expect(page.locator("#count-failed")).to_have_text("1")
-    expect(page.locator("#items-table tbody tr")).to_have_count(12)
-
-    page.get_by_role("navigation", name="Filter by outcome").get_by_role(
-        "link", name="Failed"
-    ).click()
+    # A finished run lists every item without a reload, opening on "Failed" as one failed.
+    tabs = page.get_by_role("navigation", name="Filter by outcome")
+    expect(tabs.get_by_role("link", name=re.compile("^Failed"))).to_have_attribute(
+        "aria-current", "true"
+    )
     expect(page.locator("#items-table tbody tr")).to_have_count(1)
     expect(page.locator("#items-table")).to_contain_text("Synthetic upstream error")
-
+    tabs.get_by_role("link", name=re.compile("^All")).click()
+    expect(page.locator("#items-table tbody tr")).to_have_count(12)
+    expect(page.locator("#run-clock")).to_contain_text("Took")
     page.get_by_role("button", name="Retry 1 failed item").click()
-    expect(page.get_by_text("retry (failed) of")).to_be_visible()
-    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=30_000)
+    expect(page.get_by_text("retry of the failed items of")).to_be_visible()
+    expect(page.locator("#run-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=30_000
+    )
     expect(page.locator("#count-ok")).to_have_text("1")
 
 
@@ -45,21 +49,19 @@ def test_cancel_asks_first_then_stops_the_run(sign_in):
     page.get_by_role("button", name="Start demo job").click()
     expect(page.locator("#current-item")).to_be_visible(timeout=30_000)
 
-    dialogs: list[str] = []
-
-    def dismiss_first_then_accept(dialog):
-        dialogs.append(dialog.message)
-        if len(dialogs) == 1:
-            dialog.dismiss()
-        else:
-            dialog.accept()
-
-    page.on("dialog", dismiss_first_then_accept)
-    page.get_by_role("link", name="Cancel run").click()
-    expect(page.locator("#run-status")).to_have_text("running")
-    page.get_by_role("link", name="Cancel run").click()
-    expect(page.locator("#run-status")).to_have_text("cancelled", timeout=30_000)
-    assert "items already done stay done" in dialogs[0]
+    # "No" in the confirmation leaves the run alone; "Yes" stops it.
+    page.get_by_role("button", name="Cancel run").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Items already done stay done")
+    dialog.get_by_role("button", name="No, keep it running").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "running")
+    expect(page.get_by_role("button", name="Cancel run")).to_be_focused()
+    page.get_by_role("button", name="Cancel run").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, cancel the run").click()
+    expect(page.locator("#run-status")).to_have_attribute(
+        "data-status", "cancelled", timeout=30_000
+    )
     expect(page.locator("#run-message")).to_contain_text("Cancelled after")
     expect(page.get_by_role("button", name="Retry: finish the unfinished items")).to_be_visible()
 

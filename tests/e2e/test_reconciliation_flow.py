@@ -28,12 +28,18 @@ def test_upload_map_review_apply_and_download(portal, app, login, post, sandbox,
     page.get_by_label("Item code *").select_option(label="Gift Ref")
     page.get_by_role("button", name="Use these columns and plan").click()
 
-    expect(page.locator("#batch-status")).to_have_text("planned", timeout=30_000)
+    expect(page.locator("#batch-status")).to_have_attribute(
+        "data-status", "planned", timeout=30_000
+    )
     expect(page.locator("#total-redeem")).to_contain_text("3")
-    page.once("dialog", lambda dialog: dialog.accept())
+    expect(page.locator("#plan-sentence")).to_contain_text("Redeems ")
     page.locator("#approve").click()
-    expect(page.locator("#apply-status")).to_have_text("succeeded", timeout=30_000)
-    expect(page.locator("#batch-status")).to_have_text("applied")
+    expect(page.locator("#confirm-dialog")).to_contain_text("Apply reconciliation")
+    page.locator("#confirm-yes").click()
+    expect(page.locator("#apply-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=30_000
+    )
+    expect(page.locator("#batch-status")).to_have_attribute("data-status", "applied")
 
     with page.expect_download() as download_info:
         page.locator("#report-csv").click()

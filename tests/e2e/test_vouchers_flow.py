@@ -67,5 +67,5 @@ def test_bought_voucher_appears_provisioned_and_the_patient_button_finds_it(
 
     page.goto(f"{webhooked}/c/bondi-physio/cliniko/patient?patient_id={patient_id}")
     expect(page.get_by_role("heading", name=re.compile(f"Voucher {code}"))).to_be_visible()
-    expect(page.locator("#voucher-timeline")).to_contain_text("provisioned")
+    expect(page.locator("#voucher-timeline")).to_contain_text("Provisioned in Cliniko")
     expect(page.locator("#voucher-balance")).to_have_text("$120.00")

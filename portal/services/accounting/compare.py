@@ -19,6 +19,7 @@ from portal.clients.cliniko_models import Invoice, InvoiceItem
 from portal.clients.parsing import to_date, to_decimal
 from portal.models import AccountingSettings
 from portal.services.accounting import map as m
+from portal.services.formats import dollars_text
 
 ZERO = Decimal(0)
 SIDES = ("cliniko_total", "cliniko_tax", "reckon_total", "reckon_tax")
@@ -100,11 +101,11 @@ def compare_invoice(
                 "amount",
                 max(total, ZERO),
                 r_total,
-                f"Totals differ by {r_total - max(total, ZERO)}.",
+                f"Totals differ by {dollars_text(r_total - max(total, ZERO))}.",
             )
         )
     if r_tax != tax:
-        out.append(v("tax", tax, r_tax, f"Tax differs by {r_tax - tax}."))
+        out.append(v("tax", tax, r_tax, f"Tax differs by {dollars_text(r_tax - tax)}."))
     balance = to_decimal(row.get("balance")) or ZERO
     settled = inv.status in (20, 30, 40)
     if settled and balance > 0:
@@ -112,7 +113,7 @@ def compare_invoice(
             v(
                 "status",
                 _status(inv),
-                f"Open ({balance})",
+                f"Open ({dollars_text(balance)})",
                 f"{_status(inv)} in Cliniko, open in Reckon.",
             )
         )
@@ -154,7 +155,8 @@ def _notes(
                     "credit_note",
                     amount,
                     got,
-                    f"{_purpose_text(purpose)}: the credit note differs by {got - amount}.",
+                    f"{_purpose_text(purpose)}: the credit note differs by "
+                    f"{dollars_text(got - amount)}.",
                 )
             )
     for purpose, note in notes.items():

@@ -11,7 +11,7 @@ two senders (the tick and `flask send-digests`) from mailing the same thing at o
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -35,13 +35,13 @@ from portal.models import (
 from portal.models.types import utcnow
 from portal.services.audit import record_event
 from portal.services.mail import mail_configured, send_message
+from portal.services.timezones import user_timezone
 
 from .inbox import is_active
 from .kinds import kind_label
 
 log = logging.getLogger(__name__)
 DEFAULT_DIGEST_TIME = "08:00"
-DEFAULT_TIMEZONE = "Australia/Sydney"
 LOCK = "portal:alerts:send"
 BASE_URL_KEY = "portal:alerts:base-url"
 
@@ -55,14 +55,6 @@ def default_modes(roles: Iterable[Role]) -> dict[str, str]:
         Severity.WARNING: AlertMode.DIGEST,
         Severity.INFO: AlertMode.DIGEST,
     }
-
-
-def _agency_timezone(user: User) -> str:
-    """The zone most of the person's agency's clinics are in (an agency has no zone itself)."""
-    agency_ids = {m.agency_id for m in user.memberships}
-    zones = db.session.scalars(select(Clinic.timezone).where(Clinic.agency_id.in_(agency_ids)))
-    common = Counter(zones).most_common(1)
-    return common[0][0] if common else DEFAULT_TIMEZONE
 
 
 def next_digest_at(pref: AlertPreference, after: datetime) -> datetime:
@@ -85,7 +77,7 @@ def preference_for(user: User, now: datetime | None = None) -> AlertPreference:
         modes = default_modes(Role(m.role) for m in user.memberships)
         pref = AlertPreference(
             user_id=user.id,
-            timezone=_agency_timezone(user),
+            timezone=user_timezone(user),
             digest_time=DEFAULT_DIGEST_TIME,
             critical_mode=modes[Severity.CRITICAL],
             warning_mode=modes[Severity.WARNING],

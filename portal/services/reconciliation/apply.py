@@ -28,6 +28,7 @@ from portal.models.types import utcnow
 from portal.services.connections.cliniko import cliniko_client
 from portal.services.connections.records import linked_connection
 from portal.services.connections.vaocherapp import vaocherapp_client
+from portal.services.formats import dollars_text
 from portal.services.problems.sources import note_apply_outcome
 from portal.services.reconciliation.plan import prefetch_vouchers
 from portal.services.reconciliation.review import moved_balance, planned_balances
@@ -224,7 +225,9 @@ def record_item_change(
             voucher, VoucherEventKind.ARCHIVED, run_id=run_id, message=message, detail=detail
         )
         return message
-    message = f"Billable item price set to {change.price:.2f} (the remaining balance)"
+    message = (
+        f"Billable item re-priced to {dollars_text(change.price)} (minus the remaining balance)"
+    )
     record_voucher_event(
         voucher,
         VoucherEventKind.PRICE_UPDATED,

@@ -201,12 +201,24 @@ def batches_query(clinic: Clinic) -> Select[Any]:
     return owned(ReconciliationBatch, clinic).order_by(ReconciliationBatch.created_at.desc())
 
 
-def rows_query(batch: ReconciliationBatch, classification: str = "") -> Select[Any]:
+def rows_query(
+    batch: ReconciliationBatch, classification: str = "", *, by_voucher: bool = False
+) -> Select[Any]:
+    """The batch's rows (of one class, or excluded ones), in file order or by voucher (each
+    voucher's rows together, in the order they use it)."""
     stmt = select(ReconciliationRow).where(ReconciliationRow.batch_id == batch.id)
     if classification == "excluded":
         stmt = stmt.where(ReconciliationRow.excluded.is_(True))
     elif classification:
         stmt = stmt.where(ReconciliationRow.classification == classification)
+    if by_voucher:
+        return stmt.order_by(
+            ReconciliationRow.voucher_id.is_(None),
+            ReconciliationRow.code,
+            ReconciliationRow.voucher_id,
+            ReconciliationRow.seq,
+            ReconciliationRow.row_number,
+        )
     return stmt.order_by(ReconciliationRow.row_number)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from babel.dates import format_date
 from sqlalchemy import func, select
 
 from portal.clients.errors import NotFound
@@ -20,6 +21,7 @@ from portal.models.reconciliation import (
     RowClass,
 )
 from portal.models.types import utcnow
+from portal.services.formats import money_text
 from portal.services.problems.sources import note_plan_outcome
 from portal.services.reconciliation.redeem import is_done, ledger_entries
 from portal.services.vouchers.records import apply_remote_state, upsert_voucher
@@ -102,7 +104,7 @@ def check_voucher(
         for row in rows:
             if row.classification in REALLOCATED:
                 row.classification = RowClass.UNKNOWN
-                row.reason = "VaocherApp has no voucher with this code"
+                row.reason = "VaocherApp has no voucher with this code."
         db.session.flush()
         return f"{code}: not in VaocherApp"
     if local is None:
@@ -115,7 +117,7 @@ def check_voucher(
         row.seq = seq
     allocate(local, rows, remote.original_value or local.value_cents)
     db.session.flush()
-    return f"{code}: balance {local.balance_cents / 100:.2f}, {len(rows)} row(s)"
+    return f"{code}: balance {money_text(local.balance_cents)}, {len(rows)} row(s)"
 
 
 def _ledger_total(voucher: Voucher) -> int:
@@ -130,9 +132,12 @@ def _ledger_total(voucher: Voucher) -> int:
 
 def _blocked(voucher: Voucher, now: datetime) -> str:
     if voucher.status in BLOCKED_STATUSES:
-        return f"the voucher is {voucher.status} in VaocherApp"
+        return f"The voucher is {voucher.status} in VaocherApp, so nothing can be redeemed."
     if voucher.expires_at is not None and voucher.expires_at <= now:
-        return f"the voucher expired on {voucher.expires_at:%d/%m/%Y}"
+        return (
+            f"The voucher expired on {format_date(voucher.expires_at, 'd MMM y', locale='en_AU')},"
+            " so nothing can be redeemed."
+        )
     return ""
 
 
@@ -152,12 +157,16 @@ def allocate(voucher: Voucher, rows: Sequence[ReconciliationRow], value: int) ->
     by_hand = next((r for r in fresh if outside and r.amount_cents == outside), None)
     for row in live:
         if row.ref in done_keys:
-            row.classification, row.reason = RowClass.ALREADY, "redeemed by an earlier run"
+            row.classification = RowClass.ALREADY
+            row.reason = "Skipped: an earlier run of the portal already redeemed this row."
         elif blocked:
             row.classification, row.reason = RowClass.VOIDED, blocked
         elif row is by_hand:
             row.classification = RowClass.ALREADY
-            row.reason = "already redeemed by hand in VaocherApp (its balance is this much lower)"
+            row.reason = (
+                "Skipped: someone already redeemed this amount by hand in VaocherApp (the "
+                "voucher's balance there is exactly this much lower)."
+            )
         else:
             balance -= _decide(row, balance)
 
@@ -166,13 +175,15 @@ def _decide(row: ReconciliationRow, balance: int) -> int:
     """Classify one fresh row against what remains; returns what it takes (0 when excluded)."""
     need = row.amount_cents
     if balance <= 0:
-        row.classification, row.reason = RowClass.ALREADY, "nothing remains on the voucher"
+        row.classification = RowClass.ALREADY
+        row.reason = "Skipped: nothing is left on the voucher to redeem."
         return 0
     if balance < need:
         row.classification = RowClass.DIFFERENCE
         row.reason = (
-            f"only {balance / 100:.2f} of {need / 100:.2f} remains (the rest was redeemed "
-            "outside the portal): redeeming the difference"
+            f"Only {money_text(balance)} is left on the voucher, not the {money_text(need)} "
+            f"this line used (the rest was redeemed outside the portal): redeems "
+            f"{money_text(balance)}."
         )
     else:
         row.classification, row.reason = RowClass.REDEEM, ""

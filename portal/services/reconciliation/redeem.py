@@ -27,6 +27,7 @@ from portal.models.reconciliation import (
     RowOutcome,
 )
 from portal.models.types import utcnow
+from portal.services.formats import money_text
 from portal.services.vouchers.records import apply_remote_state, record_voucher_event
 
 
@@ -200,7 +201,7 @@ def complete_redeem(
         message=f"Used on Cliniko invoice #{row.invoice_number}",
         detail=detail,
     )
-    message = f"Redeemed {entry.amount_cents / 100:.2f}; {balance_after / 100:.2f} left{note}"
+    message = f"Redeemed {money_text(entry.amount_cents)}; {money_text(balance_after)} left{note}"
     record_voucher_event(
         voucher,
         VoucherEventKind.REDEEMED,

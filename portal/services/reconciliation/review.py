@@ -17,8 +17,10 @@ from portal.models.reconciliation import (
 )
 from portal.services import DomainError
 from portal.services.audit import record_event
+from portal.services.formats import money_text
 from portal.services.reconciliation.plan import reallocate_voucher, summarise
 from portal.services.reconciliation.redeem import entry_for, ledger_entries
+from portal.services.reconciliation.rows import DUPLICATE_ROW
 
 DECISIONS = {"redeem": "Redeem this row", "ignore": "Ignore this row"}
 
@@ -33,7 +35,7 @@ def _actionable(batch: ReconciliationBatch) -> list[ReconciliationRow]:
 
 
 def _money(cents: int) -> str:
-    return f"${cents / 100:,.2f}"
+    return money_text(cents)
 
 
 def out_of_date_reason(batch: ReconciliationBatch) -> str:
@@ -135,7 +137,7 @@ def _redeem_after_all(batch: ReconciliationBatch, row: ReconciliationRow) -> Non
             "This row's voucher is unclear (its code and billable item disagree): fix the "
             "invoice in Cliniko and upload a new export."
         )
-    if row.alt_ref and row.reason == "this row appears twice":
+    if row.alt_ref and row.reason in (DUPLICATE_ROW, "this row appears twice"):
         row.ref, row.alt_ref = (
             row.alt_ref,
             "",

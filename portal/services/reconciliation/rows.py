@@ -36,6 +36,7 @@ INSERT_BATCH = 1000
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{3,}")
 _VOUCHER_WORDS = ("voucher", "gift")
 _EXACT_ID = re.compile(r"[1-9][0-9]{0,19}")
+DUPLICATE_ROW = "This row appears twice in the export (the same invoice item)."
 
 
 @dataclass
@@ -62,14 +63,14 @@ class VoucherIndex:
         by_code = self.by_code.get(code) if code else None
         by_item = self.by_item.get(item_id) if item_id else None
         if by_code and by_item and by_code != by_item:
-            return None, "the item code and the billable item belong to different vouchers"
+            return None, "The item code and the billable item belong to different vouchers."
         if by_code or by_item or code:
             return by_code or by_item, ""
         found = {
             self.by_code[t] for t in map(clean_code, _TOKEN.findall(name)) if t in self.by_code
         }
         if len(found) > 1:
-            return None, "the item name mentions more than one voucher code"
+            return None, "The item name mentions more than one voucher code."
         return (found.pop() if found else None), ""
 
 
@@ -118,6 +119,7 @@ def _base(batch: ReconciliationBatch, raw: RawRow, code: str) -> dict[str, Any]:
         "alt_ref": "",
         "issue_date": None,
         "amount_cents": 0,
+        "line_cents": None,
         "classification": RowClass.PENDING,
         "reason": "",
     }
@@ -158,17 +160,20 @@ def _judge(raw: RawRow, row: dict[str, Any], stats: ReadStats) -> None:
         stats.mangled_ids += 1
     key = f"item:{item_id}" if item_id else by_number
     row["ref"], row["alt_ref"] = key, by_number if item_id else ""
-    row["amount_cents"] = abs(amount)
+    row["amount_cents"], row["line_cents"] = abs(amount), amount
     if item_id:
         stats.keys[key] += 1
     if item_id and stats.keys[key] > 1:
-        row["classification"], row["reason"] = RowClass.AMBIGUOUS, "this row appears twice"
+        row["classification"], row["reason"] = RowClass.AMBIGUOUS, DUPLICATE_ROW
     elif is_true(raw.cells.get("archived", "")):
         row["classification"] = RowClass.AMBIGUOUS
-        row["reason"] = "the invoice is archived in Cliniko: the voucher was not really used"
+        row["reason"] = "The invoice is archived in Cliniko, so the voucher was not really used."
     elif amount >= 0:
         row["classification"] = RowClass.AMBIGUOUS
-        row["reason"] = "a voucher line should take money off the invoice; this one does not"
+        row["reason"] = (
+            "This line adds to the invoice instead of taking the voucher off it (a voucher sold "
+            "on an invoice?), so it is not a use of the voucher."
+        )
 
 
 def triage(

@@ -21,6 +21,7 @@ from portal.services import DomainError, UpstreamFailed
 from portal.services.audit import record_event
 from portal.services.connections.records import linked_connection
 from portal.services.connections.vaocherapp import vaocherapp_client
+from portal.services.formats import money_text
 from portal.tenancy import owned
 
 
@@ -101,7 +102,7 @@ def upsert_voucher(
             voucher,
             VoucherEventKind.UPDATED,
             run_id=run_id,
-            message=f"VaocherApp: {voucher.status}, balance {voucher.balance_cents / 100:.2f}",
+            message=f"VaocherApp: {voucher.status}, balance {money_text(voucher.balance_cents)}",
         )
     db.session.flush()
     return voucher, created
@@ -131,7 +132,7 @@ def refresh_voucher(clinic: Clinic, voucher: Voucher) -> bool:
         record_voucher_event(
             voucher,
             VoucherEventKind.UPDATED,
-            message=f"Refreshed: {voucher.status}, balance {voucher.balance_cents / 100:.2f}",
+            message=f"Refreshed: {voucher.status}, balance {money_text(voucher.balance_cents)}",
         )
     db.session.flush()
     return changed
@@ -153,7 +154,7 @@ def mark_redeemed(clinic: Clinic, actor: User, voucher: Voucher, expected_cents:
         if remote.remain_balance != expected_cents:
             apply_remote_state(voucher, remote)
             raise DomainError(
-                f"The balance in VaocherApp is now {remote.remain_balance / 100:.2f}; "
+                f"The balance in VaocherApp is now {money_text(remote.remain_balance)}; "
                 "nothing was redeemed. Check the amount and confirm again."
             )
         reason = f"Marked redeemed in Clinic Portal by {actor.name}"
@@ -175,7 +176,7 @@ def mark_redeemed(clinic: Clinic, actor: User, voucher: Voucher, expected_cents:
     record_voucher_event(
         voucher,
         VoucherEventKind.REDEEMED,
-        message=f"{expected_cents / 100:.2f} redeemed in VaocherApp by {actor.name}",
+        message=f"{money_text(expected_cents)} redeemed in VaocherApp by {actor.name}",
         detail={"amount_cents": expected_cents, "by": actor.email},
     )
     record_event(

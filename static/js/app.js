@@ -1,0 +1,117 @@
+/* The portal's own script (CSP: files only, no inline code). Two jobs:
+   1. Confirmations: htmx's hx-confirm asks in an accessible modal <dialog> (made here on first
+      use) instead of window.confirm; only "Yes" sends the request, "No" and Escape send
+      nothing. Without <dialog> support it falls back to window.confirm.
+   2. Focus: a swap that replaces the focused control (a row's Include/Exclude, a tab) puts
+      focus back on the control with the same id in the new content, never on <body>. */
+(function () {
+  "use strict";
+
+  function make(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs).forEach(function (name) {
+      node.setAttribute(name, attrs[name]);
+    });
+    if (text) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  function confirmDialog() {
+    var dialog = document.getElementById("confirm-dialog");
+    if (dialog || typeof HTMLDialogElement !== "function") {
+      return dialog;
+    }
+    dialog = make("dialog", {
+      id: "confirm-dialog",
+      "class": "confirm-dialog",
+      "aria-labelledby": "confirm-title",
+      "aria-describedby": "confirm-text"
+    });
+    var form = make("form", { method: "dialog" });
+    var buttons = make("p", { "class": "actions" });
+    buttons.appendChild(make("button", { type: "submit", value: "yes", id: "confirm-yes" }, "Yes"));
+    buttons.appendChild(make("button", { type: "submit", value: "no", id: "confirm-no" }, "No"));
+    form.appendChild(make("h2", { id: "confirm-title" }, "Are you sure?"));
+    form.appendChild(make("p", { id: "confirm-text" }));
+    form.appendChild(make("ul", { id: "confirm-details", hidden: "" }));
+    form.appendChild(buttons);
+    dialog.appendChild(form);
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+
+  function fill(dialog, button) {
+    var data = button ? button.dataset : {};
+    dialog.querySelector("#confirm-title").textContent = data.confirmTitle || "Are you sure?";
+    dialog.querySelector("#confirm-text").textContent = data.confirmBody || "";
+    var list = dialog.querySelector("#confirm-details");
+    list.textContent = "";
+    (data.confirmDetails || "").split("\n").forEach(function (line) {
+      if (line) {
+        var item = document.createElement("li");
+        item.textContent = line;
+        list.appendChild(item);
+      }
+    });
+    list.hidden = !list.children.length;
+    var yes = dialog.querySelector("#confirm-yes");
+    yes.textContent = data.confirmYes || "Yes";
+    yes.className = data.confirmDanger === "no" ? "primary" : "danger";
+    dialog.querySelector("#confirm-no").textContent = data.confirmNo || "No, go back";
+  }
+
+  document.addEventListener("htmx:confirm", function (evt) {
+    var question = evt.detail.question;
+    if (!question) {
+      return;
+    }
+    evt.preventDefault();
+    var dialog = confirmDialog();
+    if (!dialog || typeof dialog.showModal !== "function") {
+      if (window.confirm(question)) {
+        evt.detail.issueRequest(true);
+      }
+      return;
+    }
+    var opener = evt.detail.elt;
+    fill(dialog, opener);
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function onClose() {
+      dialog.removeEventListener("close", onClose);
+      if (dialog.returnValue === "yes") {
+        evt.detail.issueRequest(true);
+      } else if (opener && opener.isConnected) {
+        opener.focus();
+      }
+    });
+    dialog.showModal();
+    dialog.querySelector("#confirm-no").focus();
+  });
+
+  /* Before a swap: the focused control's id, and its row's (a [data-focus-row] element). After:
+     the same control again, else its row (a decided row no longer has the buttons). */
+  var lastFocused = null;
+  var lastRow = null;
+  document.addEventListener("htmx:beforeSwap", function () {
+    var active = document.activeElement;
+    var focused = active && active !== document.body;
+    lastFocused = focused && active.id ? active.id : null;
+    var row = focused ? active.closest("[data-focus-row]") : null;
+    lastRow = row && row.id ? row.id : null;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var active = document.activeElement;
+    var lost = !active || active === document.body || !active.isConnected;
+    if (lost) {
+      var again = (lastFocused && document.getElementById(lastFocused)) ||
+        (lastRow && document.getElementById(lastRow));
+      if (again) {
+        again.focus();
+      }
+    }
+    lastFocused = null;
+    lastRow = null;
+  });
+})();
