@@ -14,7 +14,7 @@ from rq import SimpleWorker
 from portal import create_app
 from portal.cli import optimize_database
 from portal.extensions import db, get_redis
-from portal.jobs.queue import get_queue
+from portal.jobs.queue import worker_queues
 from portal.jobs.runs import sweep_later, sweep_stale_runs
 from portal.jobs.schedule_tick import ensure_tick
 
@@ -35,7 +35,8 @@ def main() -> None:
         optimize_database()
         if args.with_scheduler:
             ensure_tick()  # scheduled syncs and reports: the tick then re-queues itself
-        worker = SimpleWorker([get_queue()], connection=get_redis())
+        # Interactive work first: RQ takes from the first non-empty queue of the list.
+        worker = SimpleWorker(worker_queues(), connection=get_redis())
         logging.getLogger("rq.worker").setLevel(logging.INFO)
         worker.work(with_scheduler=args.with_scheduler, burst=args.burst)
 

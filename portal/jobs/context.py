@@ -210,9 +210,12 @@ class RunContext:
 class Heartbeat:
     """Touches the run's heartbeat from a thread, so long items don't look like a dead worker."""
 
-    def __init__(self, run_id: int, interval: float) -> None:
+    def __init__(
+        self, run_id: int, interval: float, also: Callable[[], None] = lambda: None
+    ) -> None:
         self.run_id = run_id
         self.interval = interval
+        self._also = also  # e.g. keep the run's clinic slot
         self._engine = db.engine  # captured here: the thread has no app context of its own
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
@@ -233,5 +236,6 @@ class Heartbeat:
                         .where(JobRun.id == self.run_id, JobRun.status == JobStatus.RUNNING)
                         .values(heartbeat_at=utcnow())
                     )
+                self._also()
             except Exception:  # a missed beat is harmless; the next one retries
                 log.warning("heartbeat for run %s failed", self.run_id, exc_info=True)

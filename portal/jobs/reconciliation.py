@@ -143,5 +143,5 @@ def _recheck(ctx: RunContext, batch: ReconciliationBatch, upstreams: ap.Upstream
         raise DomainError(f"The plan is out of date — re-plan it: {reason} Nothing was redeemed.")
 
 
-PLAN_KIND = JobKind("reconciliation.plan", "Plan reconciliation", run_plan)
-APPLY_KIND = JobKind("reconciliation.apply", "Apply reconciliation", run_apply)
+PLAN_KIND = JobKind("reconciliation.plan", "Plan reconciliation", run_plan, interactive=True)
+APPLY_KIND = JobKind("reconciliation.apply", "Apply reconciliation", run_apply, interactive=True)

@@ -16,6 +16,7 @@ from portal.jobs.runs import (
     RunFilters,
     cancel_run,
     items_query,
+    queue_note,
     runs_query,
 )
 from portal.models import ItemOutcome, JobRun, JobStatus, RetryMode
@@ -106,6 +107,7 @@ def _items_context(run: JobRun) -> dict[str, object]:
         "outcome": outcome,
         "outcomes": list(ItemOutcome),
         "confirm_form": ConfirmForm(),
+        "queue_note": queue_note(run),
     }
 
 

@@ -27,7 +27,7 @@ from portal import create_app
 from portal.demo.links import link_demo_clinics
 from portal.demo.seed import seed_demo
 from portal.extensions import db, get_redis
-from portal.jobs.queue import get_queue
+from portal.jobs.queue import worker_queues
 from portal.jobs.start import start_run
 from portal.models import Clinic, JobRun, SyncRecord, User
 from portal.models.accounting import AccountingPreview, MismatchLine, MismatchReport
@@ -77,7 +77,7 @@ def _run(
 ) -> tuple[JobRun, float]:
     started = time.monotonic()
     run = start_run(clinic, None, kind, params)
-    SimpleWorker([get_queue()], connection=get_redis()).work(burst=True)
+    SimpleWorker(worker_queues(), connection=get_redis()).work(burst=True)
     db.session.expire_all()
     fresh = db.session.get(JobRun, run.id)
     assert fresh is not None

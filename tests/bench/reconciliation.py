@@ -30,7 +30,7 @@ from portal.clients import cliniko as cliniko_module
 from portal.clients.ratelimit import RateLimit
 from portal.demo.seed import seed_demo
 from portal.extensions import db, get_redis
-from portal.jobs.queue import get_queue
+from portal.jobs.queue import worker_queues
 from portal.jobs.start import start_run
 from portal.models import Clinic, Provider, User, Voucher
 from portal.models.reconciliation import ReconciliationBatch
@@ -115,7 +115,7 @@ def _sell(url: str, clinic: dict, count: int) -> list[str]:
 
 
 def _worker() -> None:
-    SimpleWorker([get_queue()], connection=get_redis()).work(burst=True)
+    SimpleWorker(worker_queues(), connection=get_redis()).work(burst=True)
 
 
 def main() -> None:
