@@ -35,6 +35,7 @@ def main() -> None:
         optimize_database()
         if args.with_scheduler:
             ensure_tick()  # scheduled syncs and reports: the tick then re-queues itself
+        # Interactive work first: RQ takes from the first non-empty queue of the list.
         worker = SimpleWorker(worker_queues(), connection=get_redis())
         logging.getLogger("rq.worker").setLevel(logging.INFO)
         worker.work(with_scheduler=args.with_scheduler, burst=args.burst)

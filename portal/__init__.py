@@ -60,6 +60,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     redis_holder.init_app(app)
     _init_sessions(app)
+    from .services.vouchers.figures import watch_voucher_changes
+
+    watch_voucher_changes()
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)

@@ -49,6 +49,10 @@ class BaseConfig:
     JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "5"))
     JOB_STALE_AFTER_SECONDS = float(os.environ.get("JOB_STALE_AFTER_SECONDS", "30"))
     JOB_TIMEOUT_SECONDS = int(os.environ.get("JOB_TIMEOUT_SECONDS", str(6 * 3600)))
+    # Workers one clinic's runs may hold at once, and how many of those may be bulk work
+    # (scheduled syncs, reports, checks): the rest of the pool serves the other clinics.
+    CLINIC_MAX_RUNS = int(os.environ.get("CLINIC_MAX_RUNS", "2"))
+    CLINIC_MAX_BULK_RUNS = int(os.environ.get("CLINIC_MAX_BULK_RUNS", "1"))
     PAGE_SIZE = 25
     # The worker's tick re-checks every linked clinic's connections this often (0: never; then
     # `flask check-connections` from a cron does it).

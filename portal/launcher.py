@@ -1,8 +1,9 @@
 """`python -m portal.launcher` (what ./run.sh runs): every process the portal needs, supervised.
 
 Starts Redis (unless REDIS_URL is set), the sandbox upstreams in demo mode, applies migrations,
-seeds the demo, then runs the Procfile's processes. A worker that dies is restarted (its run is
-marked interrupted by the heartbeat sweep); Ctrl-C stops every process group it started.
+seeds the demo, then runs the Procfile's processes (and WORKER_PROCESSES - 1 more workers). A
+worker that dies is restarted (its run is marked interrupted by the heartbeat sweep); Ctrl-C
+stops every process group it started.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class Supervisor:
                 if code is None:
                     continue
                 _signal_group(proc, signal.SIGKILL)  # reap what it left behind
-                if name == "worker":
+                if name.startswith("worker"):
                     say(f"worker exited ({code}); starting a new one")
                     self.start(name, self.commands[name])
                     continue
@@ -137,6 +138,7 @@ def main() -> None:
         procfile = parse_procfile((ROOT / "Procfile").read_text())
         for name, command in procfile.processes.items():
             sup.start(name, command)
+        _start_more_workers(sup, env)
         wait_for_port(int(env["PORT"]), timeout=60)
         say(f"Portal ready: http://127.0.0.1:{env['PORT']}")
         if env["PORTAL_MODE"] == "demo":
@@ -146,6 +148,13 @@ def main() -> None:
         say("Stopping…")
     finally:
         sup.stop_all()
+
+
+def _start_more_workers(sup: Supervisor, env: dict[str, str]) -> None:
+    """WORKER_PROCESSES > 1: more workers beside the Procfile's (which runs the scheduler); each
+    takes interactive work first, then bulk work."""
+    for n in range(2, int(env.get("WORKER_PROCESSES", "1")) + 1):
+        sup.start(f"worker.{n}", f"exec {sys.executable} worker.py")
 
 
 def _start_services(sup: Supervisor, env: dict[str, str]) -> None:

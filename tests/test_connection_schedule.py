@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from portal.extensions import db
 from portal.jobs import schedule_tick
-from portal.jobs.queue import get_low_queue, get_queue
+from portal.jobs.queue import Priority, get_queue
 from portal.jobs.schedule_tick import start_connection_checks
 from portal.models import Connection, ConnectionStatus, JobRun, JobStatus, User
 from portal.services.connections.cliniko import link_cliniko
@@ -42,9 +42,9 @@ def test_each_linked_clinic_is_checked_hourly_at_its_own_minute(app, demo, bondi
     [run] = _checks()
     assert run.clinic_id == bondi.id
     assert run.user_id is None
-    # Queued on the low-priority queue, not ahead of people's runs.
-    assert get_low_queue().count == 1
-    assert get_queue().count == 0
+    # Queued as bulk work (no person started it), never ahead of people's runs.
+    assert get_queue(Priority.BULK).count == 1
+    assert get_queue(Priority.INTERACTIVE).count == 0
     # The same minute again (a second tick) starts nothing: the check is live or just ran.
     assert start_connection_checks(_slot_of(bondi)) == []
     # Unlinked clinics are never checked.

@@ -310,3 +310,34 @@ def test_deferred_items_are_recorded_in_order_with_their_outcomes_even_on_cancel
     ]
     run = _fresh(run.id)
     assert (run.processed, run.ok_count, run.failed_count, run.skipped_count) == (4, 2, 1, 1)
+
+
+def test_chunks_are_recorded_together_and_a_failing_chunk_goes_item_by_item(demo):
+    """Work done many items at a time records each item's outcome; a chunk whose handler
+    raises is done again one item at a time, so only the bad item fails."""
+    from portal.models import ItemOutcome
+
+    clinic = demo["clinics"]["bondi-physio"]
+    run = JobRun(clinic_id=clinic.id, kind="demo", status=JobStatus.RUNNING, params={})
+    db.session.add(run)
+    db.session.commit()
+    ctx = RunContext(run)
+    chunks: list[list[str]] = []
+
+    def chunk(items: list[WorkItem]) -> list[tuple[ItemOutcome, str]]:
+        chunks.append([i.ref for i in items])
+        if "5" in [i.ref for i in items]:
+            raise RuntimeError("one bad item in this chunk")
+        return [(ItemOutcome.OK, f"chunked {i.ref}") for i in items]
+
+    def one(item: WorkItem) -> str:
+        if item.ref == "5":
+            raise RuntimeError("bad item")
+        return f"alone {item.ref}"
+
+    ctx.process_chunks([WorkItem(str(n)) for n in range(7)], chunk, 3, one)
+    run = _fresh(run.id)
+    assert chunks == [["0", "1", "2"], ["3", "4", "5"], ["6"]]
+    assert (run.total, run.processed, run.ok_count, run.failed_count) == (7, 7, 6, 1)
+    messages = dict(db.session.execute(db.select(JobItem.ref, JobItem.message)).all())
+    assert [messages[r] for r in "0356"] == ["chunked 0", "alone 3", "bad item", "chunked 6"]

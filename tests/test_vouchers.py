@@ -354,6 +354,25 @@ def test_clinic_home_shows_liability_and_expiring(demo, login, client):
     assert re.search(r'id="vouchers-expiring"><a [^>]+>1</a>', page)
 
 
+def test_clinic_figures_are_cached_until_a_voucher_changes(demo, login, client):
+    """The figures are kept in Redis per clinic, and forgotten when a voucher commits."""
+    from portal.extensions import get_redis
+
+    _seed_vouchers(demo)
+    clinic = demo["clinics"]["bondi-physio"]
+    key = f"portal:figures:clinic:{clinic.id}"
+    login("viewer@example.com")
+    assert '<dd id="voucher-liability">$2,000.00</dd>' in client.get(f"{BONDI}/").get_data(True)
+    assert get_redis().exists(key)
+    voucher = db.session.scalar(db.select(Voucher).where(Voucher.code == "GV0001"))
+    voucher.balance_cents -= 50000
+    db.session.flush()
+    assert get_redis().exists(key)  # not before the change commits
+    db.session.commit()
+    assert not get_redis().exists(key)
+    assert '<dd id="voucher-liability">$1,500.00</dd>' in client.get(f"{BONDI}/").get_data(True)
+
+
 # ---- voucher page actions ----------------------------------------------------------------------
 def test_mark_redeemed_confirms_the_amount_and_redeems_once(
     linked, client, post, sandbox, bondi_accounts, run_worker

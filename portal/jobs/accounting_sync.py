@@ -306,4 +306,6 @@ SYNC_KIND = JobKind(
     retry_delays=retry_delays,
     retry_mode=RetryMode.UNFINISHED,
 )
-PREVIEW_KIND = JobKind(PREVIEW, "Accounting preview (dry run)", run_accounting_preview)
+PREVIEW_KIND = JobKind(
+    PREVIEW, "Accounting preview (dry run)", run_accounting_preview, interactive=True
+)

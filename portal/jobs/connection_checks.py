@@ -31,6 +31,4 @@ def run_connection_checks(ctx: RunContext) -> None:
     ctx.process(items, handle)
 
 
-CHECK_KIND = JobKind(
-    "connections.check", "Check connections", run_connection_checks, low_priority=True
-)
+CHECK_KIND = JobKind("connections.check", "Check connections", run_connection_checks)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from portal.extensions import db
 from portal.models import Clinic, ItemOutcome, JobItem, JobRun, JobStatus
@@ -50,6 +50,8 @@ class Deferred:
 
 
 Handler = Callable[[WorkItem], "str | Deferred | None"]
+# Work on many items at once: each item's (outcome, message), in order.
+ChunkHandler = Callable[[list[WorkItem]], list[tuple[ItemOutcome, str]]]
 
 
 class RunContext:
@@ -131,6 +133,29 @@ class RunContext:
             while self._deferred:
                 self._settle(wait=True)
 
+    def process_chunks(
+        self, items: Sequence[WorkItem], handle: ChunkHandler, size: int, one: Handler
+    ) -> None:
+        """Like `process`, for work that is cheaper many items at a time (a query per chunk,
+        not per item): each chunk's outcomes are committed together. A chunk whose handler
+        raises is done again item by item with `one`, so a bad item fails alone."""
+        wanted = [item for item in items if self._wanted(item.ref)]
+        self.set_total(len(wanted))
+        for start in range(0, len(wanted), size):
+            if self._cancel_due():
+                self.cancelled = True
+                return
+            chunk = wanted[start : start + size]
+            self._starting(chunk[0])
+            try:
+                outcomes = handle(chunk)
+            except Exception:
+                db.session.rollback()
+                log.warning("run %s: a chunk failed; item by item", self.run_id, exc_info=True)
+                self.process(iter(chunk), one)
+                continue
+            self.record_many([(i, o, m) for i, (o, m) in zip(chunk, outcomes, strict=True)])
+
     def _starting(self, item: WorkItem) -> None:
         """Show the item being worked on; committed at most twice a second, because each item's
         outcome commit shows it anyway and a commit per item per step slows fast runs."""
@@ -196,6 +221,40 @@ class RunContext:
         db.session.expire(self.run, COUNTERS)
         db.session.commit()
 
+    def record_many(self, done: list[tuple[WorkItem, ItemOutcome, str]]) -> None:
+        """Store many items' outcomes and bump the counters, in one transaction."""
+        if not done:
+            return
+        db.session.execute(
+            insert(JobItem),
+            [
+                {
+                    "run_id": self.run_id,
+                    "ref": item.ref[:255],
+                    "label": (item.label or item.ref)[:255],
+                    "outcome": outcome,
+                    "message": message,
+                }
+                for item, outcome, message in done
+            ],
+        )
+        counts = Counter(outcome for _, outcome, _ in done)
+        table = JobRun.__table__
+        bump = (
+            update(table)
+            .where(table.c.id == self.run_id)
+            .values(
+                ok_count=table.c.ok_count + counts[ItemOutcome.OK],
+                skipped_count=table.c.skipped_count + counts[ItemOutcome.SKIPPED],
+                failed_count=table.c.failed_count + counts[ItemOutcome.FAILED],
+                processed=table.c.processed + len(done),
+                heartbeat_at=utcnow(),
+            )
+        )
+        db.session.connection().execute(bump)
+        db.session.expire(self.run, COUNTERS)
+        db.session.commit()
+
     def final_status(self) -> JobStatus:
         run = self.run
         if self.cancelled:
@@ -210,9 +269,12 @@ class RunContext:
 class Heartbeat:
     """Touches the run's heartbeat from a thread, so long items don't look like a dead worker."""
 
-    def __init__(self, run_id: int, interval: float) -> None:
+    def __init__(
+        self, run_id: int, interval: float, also: Callable[[], None] = lambda: None
+    ) -> None:
         self.run_id = run_id
         self.interval = interval
+        self._also = also  # e.g. keep the run's clinic slot
         self._engine = db.engine  # captured here: the thread has no app context of its own
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
@@ -233,5 +295,6 @@ class Heartbeat:
                         .where(JobRun.id == self.run_id, JobRun.status == JobStatus.RUNNING)
                         .values(heartbeat_at=utcnow())
                     )
+                self._also()
             except Exception:  # a missed beat is harmless; the next one retries
                 log.warning("heartbeat for run %s failed", self.run_id, exc_info=True)

@@ -29,5 +29,10 @@ def run_demo(ctx: RunContext) -> None:
 
 
 DEMO_KIND = JobKind(
-    "demo", "Demo job", run_demo, demo_only=True, default_params=(("items", 40), ("delay", 0.15))
+    "demo",
+    "Demo job",
+    run_demo,
+    demo_only=True,
+    default_params=(("items", 40), ("delay", 0.15)),
+    interactive=True,
 )

@@ -38,8 +38,10 @@ class JobKind:
     # What an automatic retry processes: the failed items, or everything not yet done.
     retry_mode: RetryMode = RetryMode.FAILED
     follow_ups: tuple[FollowUp, ...] = ()
-    # Housekeeping that may wait: queued on the low-priority queue (see queue.py).
-    low_priority: bool = False
+    # Someone is waiting for every run of this kind (a webhook's voucher, a preview): it goes on
+    # the interactive queue even when no person started it. Other kinds go there only when a
+    # person did; scheduled and automatic ones are bulk work.
+    interactive: bool = False
 
     def delays(self) -> tuple[float, ...]:
         return self.retry_delays() if callable(self.retry_delays) else self.retry_delays

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import accounting_report, accounting_sync, connection_checks, demo, reconciliation, vouchers
 from .kind import JobKind
+from .queue import Priority
+
+if TYPE_CHECKING:
+    from portal.models import JobRun
 
 KINDS: dict[str, JobKind] = {
     kind.name: kind
@@ -24,6 +30,14 @@ KINDS: dict[str, JobKind] = {
 
 def available_kinds(demo_mode: bool) -> list[JobKind]:
     return [k for k in KINDS.values() if demo_mode or not k.demo_only]
+
+
+def priority_of(run: JobRun) -> Priority:
+    """Interactive when a person started the run or its kind is always awaited; else bulk."""
+    kind = KINDS.get(run.kind)
+    if run.user_id is not None or (kind is not None and kind.interactive):
+        return Priority.INTERACTIVE
+    return Priority.BULK
 
 
 def get_kind(name: str) -> JobKind:

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Provider
+from portal.models import ItemOutcome, Provider
 from portal.models.reconciliation import BatchStatus, ReconciliationBatch
 from portal.services import DomainError
 from portal.services.connections.records import linked_connection
@@ -21,6 +21,7 @@ from portal.services.reconciliation import apply as ap
 from portal.services.reconciliation.export_reader import ExportFormat, iter_rows
 from portal.services.reconciliation.plan import (
     check_voucher,
+    check_vouchers,
     prefetch_vouchers,
     summarise,
     voucher_refs,
@@ -31,6 +32,9 @@ from portal.services.reconciliation.rows import store_rows
 
 from .context import Deferred, ItemSkipped, RunContext, WorkItem
 from .kind import JobKind
+
+CHECK_CHUNK = 500  # vouchers planned per query (and per commit)
+FAILED = ItemOutcome.FAILED
 
 
 def _batch(ctx: RunContext) -> ReconciliationBatch:
@@ -86,12 +90,21 @@ def _check_vouchers(ctx: RunContext, batch: ReconciliationBatch) -> None:
         prefetched = prefetch_vouchers(client, wanted) if not ctx.is_retry else {}
         items = [WorkItem(ref, label) for ref, label in refs]
 
-        def handle(item: WorkItem) -> str:
-            return check_voucher(batch, item.ref.split(":", 1)[1], client, prefetched, ctx.run_id)
+        def one(item: WorkItem) -> str:
+            return check_voucher(batch, _code(item), client, prefetched, ctx.run_id)
 
-        ctx.process(items, handle)
+        def chunk(items: list[WorkItem]) -> list[tuple[ItemOutcome, str]]:
+            codes = [_code(item) for item in items]
+            checked = check_vouchers(batch, codes, client, prefetched, ctx.run_id)
+            return [(FAILED if c.failed else ItemOutcome.OK, c.message) for c in checked]
+
+        ctx.process_chunks(items, chunk, CHECK_CHUNK, one)
     finally:
         client.close()
+
+
+def _code(item: WorkItem) -> str:
+    return item.ref.split(":", 1)[1]
 
 
 def run_apply(ctx: RunContext) -> None:
@@ -143,5 +156,5 @@ def _recheck(ctx: RunContext, batch: ReconciliationBatch, upstreams: ap.Upstream
         raise DomainError(f"The plan is out of date — re-plan it: {reason} Nothing was redeemed.")
 
 
-PLAN_KIND = JobKind("reconciliation.plan", "Plan reconciliation", run_plan)
-APPLY_KIND = JobKind("reconciliation.apply", "Apply reconciliation", run_apply)
+PLAN_KIND = JobKind("reconciliation.plan", "Plan reconciliation", run_plan, interactive=True)
+APPLY_KIND = JobKind("reconciliation.apply", "Apply reconciliation", run_apply, interactive=True)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from portal.extensions import db
+from portal.extensions import db, get_redis
 from portal.models import ItemOutcome, JobItem, JobRun, JobStatus, RetryMode
 from portal.models.types import utcnow
 from portal.services import DomainError
@@ -17,8 +17,9 @@ from portal.services.problems.sources import note_connection_states, note_run_ou
 from portal.services.problems.state import refresh_state_problems
 
 from .context import Heartbeat, RunContext
-from .kinds import get_kind
+from .kinds import get_kind, priority_of
 from .queue import get_queue
+from .slots import ClinicSlot, note_parked, requeue_parked
 from .start import start_follow_up
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,22 @@ def _execute(run_id: int) -> str:
     run = db.session.get(JobRun, run_id)
     if run is None or run.status != JobStatus.QUEUED:
         return run.status if run else "missing"
+    slot = ClinicSlot(get_redis(), run.clinic_id, run.id, priority_of(run))
+    if not slot.take():
+        note_parked(run)
+        return "parked"
+    try:
+        return _execute_in_slot(run, slot)
+    finally:
+        requeue_parked(slot.release())
+
+
+def _execute_in_slot(run: JobRun, slot: ClinicSlot) -> str:
+    run_id = run.id
     run.status, run.started_at, run.heartbeat_at = JobStatus.RUNNING, utcnow(), utcnow()
     run.message = "Starting…"
     db.session.commit()
-    heartbeat = Heartbeat(run_id, current_app.config["JOB_HEARTBEAT_SECONDS"])
+    heartbeat = Heartbeat(run_id, current_app.config["JOB_HEARTBEAT_SECONDS"], slot.renew)
     heartbeat.start()
     status, message, ctx = JobStatus.FAILED, "", None
     try:
@@ -84,13 +97,13 @@ def _execute(run_id: int) -> str:
         message = f"The run stopped: {exc}"
     finally:
         heartbeat.stop()
-        run = db.session.get(JobRun, run_id)
-        assert run is not None
-        run.status, run.finished_at, run.message = status, utcnow(), message
-        run.current_item = ""
+        ended = db.session.get(JobRun, run_id)
+        assert ended is not None
+        ended.status, ended.finished_at, ended.message = status, utcnow(), message
+        ended.current_item = ""
         db.session.commit()
-    retrying = _after_run(run, ctx.retry_wanted if ctx else None)
-    _note_problems(run, retrying)
+    retrying = _after_run(ended, ctx.retry_wanted if ctx else None)
+    _note_problems(ended, retrying)
     return str(status)
 
 

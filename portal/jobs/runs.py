@@ -23,6 +23,9 @@ from portal.services.audit import record_event
 from portal.services.problems.sources import note_runs_interrupted
 from portal.tenancy import owned
 
+from .queue import runs_ahead
+from .slots import is_parked
+
 log = logging.getLogger(__name__)
 
 
@@ -83,6 +86,22 @@ def cancel_run(run: JobRun, actor: User) -> None:
     db.session.flush()
 
 
+def queue_note(run: JobRun) -> str:
+    """Where a queued run stands ("Queued behind 12 runs."); '' when it is not in a queue (it
+    started, or it waits for its clinic's slot, which its message says)."""
+    if run.status != JobStatus.QUEUED or not run.rq_job_id:
+        return ""
+    try:
+        ahead = runs_ahead(run.rq_job_id)
+    except RedisError:
+        return "The job queue cannot be reached just now."
+    if ahead is None:
+        return ""
+    if ahead == 0:
+        return "Next in the queue."
+    return f"Queued behind {ahead} run{'s' if ahead != 1 else ''}."
+
+
 def sweep_stale_runs() -> int:
     """Mark runs whose worker died, or whose queue entry vanished, as interrupted; how many."""
     cutoff = utcnow() - timedelta(seconds=current_app.config["JOB_STALE_AFTER_SECONDS"])
@@ -137,11 +156,13 @@ def _sweep_lost_queued(cutoff: datetime) -> int:
     )
     if not waiting:
         return 0
+    redis = get_redis()
     try:
         lost = [
             run
             for run in waiting
-            if not run.rq_job_id or not Job.exists(run.rq_job_id, get_redis())
+            if not (run.rq_job_id and Job.exists(run.rq_job_id, redis))
+            and not is_parked(redis, run.clinic_id, run.id)  # waiting for its clinic's slot
         ]
     except RedisError:
         return 0  # cannot tell while Redis is down; the next sweep decides

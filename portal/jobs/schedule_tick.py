@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
-from portal.extensions import db
+from portal.extensions import db, get_redis
 from portal.models import Clinic, JobRun
 from portal.models.types import utcnow
 from portal.services import DomainError
@@ -26,6 +26,7 @@ from .alerts import queue_problem_jobs
 from .connection_checks import CHECK_KIND
 from .queue import get_queue
 from .runs import sweep_stale_runs
+from .slots import wake_waiting_clinics
 from .start import start_follow_up, start_run
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ def tick() -> list[int]:
             # First, so a run whose worker died no longer holds its kind's one live slot.
             sweep_stale_runs()
             db.session.commit()
+            wake_waiting_clinics(get_redis())  # in case a worker died holding a clinic's slot
             started = start_due_runs(utcnow()) + start_waiting_intakes(utcnow())
             started += start_connection_checks(utcnow())
             queue_problem_jobs(utcnow())  # alerts due now; the hourly state refresh

@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import Clinic, JobRun, JobStatus, RetryMode, User
 from portal.services import DomainError
 
-from .kinds import KINDS, get_kind
+from .kinds import get_kind, priority_of
 from .queue import enqueue_run
 from .runs import RunAlreadyActive, active_run, create_run
 
@@ -54,8 +54,7 @@ def _create_and_enqueue(
             raise
         raise RunAlreadyActive(existing) from None
     try:
-        low = kind in KINDS and KINDS[kind].low_priority
-        run.rq_job_id = enqueue_run(run.id, low_priority=low)
+        run.rq_job_id = enqueue_run(run.id, priority_of(run))
     except RedisError as exc:
         run.status, run.message = JobStatus.FAILED, f"Could not reach the job queue: {exc}"
         db.session.commit()

@@ -119,6 +119,7 @@ INTAKE_KIND = JobKind(
     "Voucher webhooks",
     run_intake,
     follow_ups=(PROVISION_NEW, FollowUp(INTAKE, _new_deliveries)),
+    interactive=True,
 )
 PROVISION_KIND = JobKind(
     PROVISION,
@@ -126,6 +127,7 @@ PROVISION_KIND = JobKind(
     run_provisioning,
     retry_delays=PROVISION_RETRY_DELAYS,
     follow_ups=(FollowUp(PROVISION, _new_vouchers),),
+    interactive=True,
 )
 BACKFILL_KIND = JobKind(
     "vouchers.backfill",

@@ -7,7 +7,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -87,7 +97,10 @@ class Voucher(ClinicOwned, db.Model):  # type: ignore[name-defined]
             self.patient_name,
             self.patient_email,
         ]
-        self.search_text = " ".join(p for p in parts if p).lower()
+        text = " ".join(p for p in parts if p).lower()
+        if text == self.search_text and self.id is not None:
+            return  # the terms are made from the text: unchanged text, unchanged terms
+        self.search_text = text
         wanted = search_terms(self.search_text)
         if {t.term for t in self.search_terms} != wanted:
             self.search_terms = [
@@ -97,6 +110,10 @@ class Voucher(ClinicOwned, db.Model):  # type: ignore[name-defined]
     def __repr__(self) -> str:
         return f"<Voucher {self.code} {self.status} {self.balance_cents}>"
 
+
+# Codes are matched without regard to case (staff type them into Cliniko): this index serves
+# `upper(code) = ?` within a clinic on SQLite and PostgreSQL alike.
+Index("ix_voucher_clinic_code_upper", Voucher.clinic_id, func.upper(Voucher.code))
 
 TERM_PATTERN = re.compile(r"[a-z0-9]+")
 # Binary ordering, so "terms starting with q" is one index range on PostgreSQL as on SQLite.

@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.forms.jobs import ConfirmForm, DemoJobForm
 from portal.models import JobRun
 from portal.services.problems.state import set_expiry_window
-from portal.services.vouchers.browser import voucher_figures
+from portal.services.vouchers.figures import voucher_figures
 from portal.tenancy import Capability, current_clinic, owned, require, scope_to_clinic
 
 from .htmx import done

@@ -18,6 +18,7 @@ from portal.jobs.runs import (
     cancel_run,
     item_tally,
     items_query,
+    queue_note,
     runs_query,
 )
 from portal.models import (
@@ -157,6 +158,7 @@ def _run_context(run: JobRun) -> dict[str, object]:
         "started_by": started_by(run),
         "products": run_products(run),
         "now": utcnow(),
+        "queue_note": queue_note(run),
     }
 
 

@@ -1,12 +1,18 @@
 """Reconciliation benchmark: a 100k-row export with ~5k voucher rows, planned and applied.
 
 Run: .venv/bin/python -m tests.bench.reconciliation [--rows 100000 --vouchers 5000]
-                                                    [--rate-window 60]
+                                                    [--rate-window 60] [--plan-only]
+                                                    [--other-vouchers 95000]
 Prints plan time, the worker's peak memory, upstream calls per redeemed voucher, and apply time
 against the lower bound Cliniko's rate limit sets: 200 requests per --rate-window seconds, in
 the sandbox and the client alike. The default, 60 s, is Cliniko's documented limit (the sandbox's
 own), so 5k used-up vouchers take at least 24 minutes. A smaller window compresses time to see
 where the worker itself becomes the limit: it also prints the worker's CPU per voucher.
+
+`--plan-only` stops after the plan and prints its floor: the time to parse the export alone
+(every row read and split into its cells, nothing stored), beside the plan's own wall and CPU
+time. `--other-vouchers N` first gives another clinic N vouchers, to show that one clinic's plan
+does not slow with the rest of the table.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from portal.services.connections import cliniko as cliniko_conn
 from portal.services.connections import records
 from portal.services.connections import vaocherapp as vaocher_conn
 from portal.services.reconciliation.batches import approve_batch, create_batch
+from portal.services.reconciliation.export_reader import ExportFormat, iter_rows
 from tests.bench.common import redis_server
 from tests.fixtures.portal import free_port
 
@@ -123,6 +130,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--vouchers", type=int, default=5_000)
     parser.add_argument("--rate-window", type=float, default=60.0)
+    parser.add_argument("--plan-only", action="store_true", help="stop after the plan")
+    parser.add_argument("--other-vouchers", type=int, default=0, help="another clinic's vouchers")
     args = parser.parse_args()
     url, sandbox = _sandbox()
     try:
@@ -149,6 +158,50 @@ def _cliniko_limit(url: str, limit: int, window: float) -> RateLimit:
         timeout=5,
     ).raise_for_status()
     return RateLimit(limit, window)
+
+
+def _other_clinic_vouchers(count: int) -> None:
+    """Another clinic's vouchers, straight into the table (how they got there does not matter)."""
+    other = db.session.scalar(db.select(Clinic).where(Clinic.slug == "manly-allied"))
+    assert other is not None
+    rows = [
+        {
+            "clinic_id": other.id,
+            "code": f"OTHER{n:07d}",
+            "value_cents": 5000,
+            "balance_cents": 5000,
+            "status": "active",
+            "cliniko_billable_item_id": str(50_000_000 + n),
+        }
+        for n in range(count)
+    ]
+    for start in range(0, len(rows), 10_000):
+        db.session.execute(db.insert(Voucher), rows[start : start + 10_000])
+    db.session.commit()
+
+
+def _parse_floor(batch: ReconciliationBatch) -> tuple[float, int]:
+    """Seconds to read every row of the export into its cells and nothing else: the floor."""
+    fmt = ExportFormat(batch.encoding, batch.delimiter, list(batch.headers))
+    began, rows = time.monotonic(), 0
+    for _ in iter_rows(Path(batch.stored_path), fmt, batch.mapping):
+        rows += 1
+    return time.monotonic() - began, rows
+
+
+def _plan_figures(url: str, batch_id: int, seconds: float, cpu: float) -> None:
+    batch = db.session.get(ReconciliationBatch, batch_id)
+    assert batch is not None
+    floor, rows = _parse_floor(batch)
+    log = requests.get(f"{url}/_sandbox/requests", timeout=30).json()["requests"]
+    reads = sum(1 for r in log if r["upstream"] == "vaocherapp")
+    print(f"rows: {rows:,}  totals: {batch.totals}")
+    print(f"floor (parsing the export alone): {floor:.2f} s")
+    print(
+        f"plan: {seconds:.2f} s wall, {cpu:.2f} s worker CPU "
+        f"({seconds / floor if floor else float('nan'):.1f}x the floor); "
+        f"VaocherApp reads: {reads}"
+    )
 
 
 def _bench(url: str, sandbox_pid: int, tmp: Path, redis_url: str, args: argparse.Namespace) -> None:
@@ -190,16 +243,21 @@ def _bench(url: str, sandbox_pid: int, tmp: Path, redis_url: str, args: argparse
         cliniko = cliniko_conn.cliniko_client(records.connection_or_none(clinic, Provider.CLINIKO))
         for code in codes:  # provisioned, as the voucher feature leaves them
             item = cliniko.create_billable_item(f"Gift voucher {code}", code, "Other", Decimal(-50))
-            db.session.add(
-                Voucher(
-                    clinic_id=clinic.id,
-                    code=code,
-                    value_cents=5000,
-                    balance_cents=5000,
-                    cliniko_billable_item_id=item.id,
-                )
+            voucher = Voucher(
+                clinic_id=clinic.id,
+                code=code,
+                value_cents=5000,
+                balance_cents=5000,
+                cliniko_billable_item_id=item.id,
+                purchaser_name="B",
+                purchaser_email="b@x.io",
             )
+            voucher.refresh_search_text()  # searchable, as the voucher feature leaves it
+            db.session.add(voucher)
         db.session.commit()
+        if args.other_vouchers:
+            _other_clinic_vouchers(args.other_vouchers)
+            print(f"another clinic holds {args.other_vouchers:,} vouchers")
         export = tmp / "export.csv"
         _export(export, args.rows, codes)
         with export.open("rb") as stream:
@@ -208,9 +266,12 @@ def _bench(url: str, sandbox_pid: int, tmp: Path, redis_url: str, args: argparse
         requests.delete(f"{url}/_sandbox/requests", timeout=5)
         batch_id = batch.id
         start_run(clinic, user, "reconciliation.plan", {"batch_id": batch_id})
-        began = time.monotonic()
+        began, plan_cpu = time.monotonic(), _cpu_seconds()
         _worker()
-        plan_seconds = time.monotonic() - began
+        plan_seconds, plan_cpu = time.monotonic() - began, _cpu_seconds() - plan_cpu
+        if args.plan_only:
+            _plan_figures(url, batch_id, plan_seconds, plan_cpu)
+            return
         planned = db.session.get(ReconciliationBatch, batch_id)
         assert planned is not None
         approve_batch(planned, user)

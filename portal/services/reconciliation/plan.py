@@ -1,15 +1,23 @@
-"""Planning: check each voucher once against VaocherApp and decide what every row of it needs."""
+"""Planning: check each voucher once against VaocherApp and decide what every row of it needs.
+
+Vouchers are checked in chunks (`check_vouchers`): a chunk's rows, local vouchers (with their
+search terms), ledger entries and ledger totals are each one query, so the plan's time depends
+on the export and the clinic's own vouchers, never on anyone else's. `check_voucher` does one
+voucher alone (the fallback when a chunk fails, so one bad voucher cannot fail its neighbours).
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from babel.dates import format_date
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
-from portal.clients.errors import NotFound
+from portal.clients.errors import NotFound, UpstreamError
 from portal.clients.vaocherapp import VaocherAppClient
 from portal.clients.vaocherapp import Voucher as RemoteVoucher
 from portal.extensions import db
@@ -24,6 +32,7 @@ from portal.models.types import utcnow
 from portal.services.formats import money_text
 from portal.services.problems.sources import note_plan_outcome
 from portal.services.reconciliation.redeem import is_done, ledger_entries
+from portal.services.reconciliation.values import clean_code
 from portal.services.vouchers.records import apply_remote_state, upsert_voucher
 
 # Rows these classes hold are re-decided whenever the voucher is allocated again.
@@ -44,7 +53,7 @@ def voucher_refs(batch: ReconciliationBatch) -> list[tuple[str, str]]:
     known = (
         select(Voucher.code)
         .join(ReconciliationRow, ReconciliationRow.voucher_id == Voucher.id)
-        .where(ReconciliationRow.batch_id == batch.id)
+        .where(ReconciliationRow.batch_id == batch.id, Voucher.clinic_id == batch.clinic_id)
         .distinct()
     )
     unknown = (
@@ -101,11 +110,27 @@ def check_voucher(
     try:
         remote = prefetched.get(code) or client.get_voucher(code)
     except NotFound:
+        remote = None
+    message = _classify(batch, code, local, rows, remote, run_id)
+    db.session.flush()
+    return message
+
+
+def _classify(
+    batch: ReconciliationBatch,
+    code: str,
+    local: Voucher | None,
+    rows: list[ReconciliationRow],
+    remote: RemoteVoucher | None,
+    run_id: int,
+    ledger: Ledger | None = None,
+) -> str:
+    """Decide one voucher's rows from what VaocherApp said (None: it has no such voucher)."""
+    if remote is None:
         for row in rows:
             if row.classification in REALLOCATED:
                 row.classification = RowClass.UNKNOWN
                 row.reason = "VaocherApp has no voucher with this code."
-        db.session.flush()
         return f"{code}: not in VaocherApp"
     if local is None:
         local, _ = upsert_voucher(batch.clinic, remote, run_id=run_id)
@@ -115,9 +140,95 @@ def check_voucher(
         apply_remote_state(local, remote)
     for seq, row in enumerate(rows):
         row.seq = seq
-    allocate(local, rows, remote.original_value or local.value_cents)
-    db.session.flush()
+    allocate(local, rows, remote.original_value or local.value_cents, ledger)
     return f"{code}: balance {money_text(local.balance_cents)}, {len(rows)} row(s)"
+
+
+@dataclass
+class Ledger:
+    """What the clinic's ledger says about a chunk's rows, read in two queries."""
+
+    entries: dict[str, ReconciliationLedger]
+    totals: dict[int, int]  # voucher id → cents redeemed by portal runs
+
+    @classmethod
+    def load(cls, clinic_id: int, rows: Sequence[ReconciliationRow]) -> Ledger:
+        ids = {r.voucher_id for r in rows if r.voucher_id is not None}
+        stmt = (
+            select(ReconciliationLedger.voucher_id, func.sum(ReconciliationLedger.amount_cents))
+            .where(
+                ReconciliationLedger.clinic_id == clinic_id,
+                ReconciliationLedger.voucher_id.in_(ids),
+                ReconciliationLedger.state == "done",
+            )
+            .group_by(ReconciliationLedger.voucher_id)
+        )
+        totals = {vid: int(total or 0) for vid, total in db.session.execute(stmt)} if ids else {}
+        return cls(ledger_entries(clinic_id, rows), totals)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One voucher's outcome in a chunk: its summary, or why VaocherApp could not be read."""
+
+    code: str
+    message: str
+    failed: bool = False
+
+
+def check_vouchers(
+    batch: ReconciliationBatch,
+    codes: Sequence[str],
+    client: VaocherAppClient,
+    prefetched: dict[str, RemoteVoucher],
+    run_id: int,
+) -> list[Checked]:
+    """`check_voucher` for many codes at once, a query per kind of row rather than per voucher.
+    A voucher VaocherApp could not be read for fails alone; anything else raises."""
+    locals_by_code, rows_by_code = _chunk_rows(batch, codes)
+    ledger = Ledger.load(batch.clinic_id, [r for rows in rows_by_code.values() for r in rows])
+    out = []
+    for code in codes:
+        try:
+            remote = prefetched.get(code) or client.get_voucher(code)
+        except NotFound:
+            remote = None
+        except UpstreamError as exc:
+            out.append(Checked(code, str(exc), failed=True))
+            continue
+        local, rows = locals_by_code.get(code), rows_by_code.get(code, [])
+        out.append(Checked(code, _classify(batch, code, local, rows, remote, run_id, ledger)))
+    db.session.flush()
+    return out
+
+
+def _chunk_rows(
+    batch: ReconciliationBatch, codes: Sequence[str]
+) -> tuple[dict[str, Voucher], dict[str, list[ReconciliationRow]]]:
+    """The chunk's local vouchers by code, and each code's rows in order of use."""
+    wanted = set(codes)
+    vouchers = db.session.scalars(
+        select(Voucher).where(  # by the (clinic, upper(code)) index
+            Voucher.clinic_id == batch.clinic_id, func.upper(Voucher.code).in_(wanted)
+        )
+    )
+    by_code = {v.code.upper(): v for v in vouchers}
+    by_id = {v.id: code for code, v in by_code.items()}
+    unknown = wanted - by_code.keys()
+    stmt = select(ReconciliationRow).where(
+        ReconciliationRow.batch_id == batch.id,
+        or_(
+            ReconciliationRow.voucher_id.in_(by_id),
+            ReconciliationRow.voucher_id.is_(None) & ReconciliationRow.code.in_(unknown),
+        ),
+    )
+    order = (ReconciliationRow.issue_date, ReconciliationRow.invoice_number)
+    rows: dict[str, list[ReconciliationRow]] = defaultdict(list)
+    for row in db.session.scalars(stmt.order_by(*order, ReconciliationRow.row_number)):
+        code = by_id.get(row.voucher_id) if row.voucher_id else clean_code(row.code)
+        if code is not None:
+            rows[code].append(row)
+    return by_code, rows
 
 
 def _ledger_total(voucher: Voucher) -> int:
@@ -141,10 +252,15 @@ def _blocked(voucher: Voucher, now: datetime) -> str:
     return ""
 
 
-def allocate(voucher: Voucher, rows: Sequence[ReconciliationRow], value: int) -> None:
+def allocate(
+    voucher: Voucher, rows: Sequence[ReconciliationRow], value: int, ledger: Ledger | None = None
+) -> None:
     """Decide each row in order of use: what it redeems given the balance VaocherApp showed."""
-    ledger_total = _ledger_total(voucher)
-    entries = ledger_entries(voucher.clinic_id, rows)  # the apply's rule, the apply's scope
+    if ledger is None:
+        ledger_total = _ledger_total(voucher)
+        entries = ledger_entries(voucher.clinic_id, rows)  # the apply's rule, the apply's scope
+    else:
+        ledger_total, entries = ledger.totals.get(voucher.id, 0), ledger.entries
     done_keys = {row.ref for row in rows if is_done(row, entries)}
     balance = voucher.balance_cents
     # Money redeemed in VaocherApp that no portal run explains: staff redeemed by hand.

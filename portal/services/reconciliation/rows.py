@@ -34,9 +34,10 @@ from portal.services.reconciliation.values import (
 
 INSERT_BATCH = 1000
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{3,}")
-_VOUCHER_WORDS = ("voucher", "gift")
+_VOUCHER_WORD = re.compile("voucher|gift", re.IGNORECASE)
 _EXACT_ID = re.compile(r"[1-9][0-9]{0,19}")
 DUPLICATE_ROW = "This row appears twice in the export (the same invoice item)."
+_NEGATIVE_SIGN = re.compile("[-(\u2212]")  # parse_cents reads nothing else as negative
 
 
 @dataclass
@@ -94,13 +95,20 @@ def _amount(cells: dict[str, str]) -> int:
 
 def _looks_like_voucher(raw: RawRow, code: str) -> bool:
     """An unknown code is worth asking VaocherApp about when the line takes money off."""
-    name = raw.cells.get("item_name", "").lower()
-    if any(word in name for word in _VOUCHER_WORDS):
+    if _VOUCHER_WORD.search(raw.cells.get("item_name", "")):
         return True
+    if not code or not _may_be_negative(raw.cells):  # most rows: no number to parse
+        return False
     try:
-        return bool(code) and _amount(raw.cells) < 0
+        return _amount(raw.cells) < 0
     except BadValue:
         return False
+
+
+def _may_be_negative(cells: dict[str, str]) -> bool:
+    """Whether the amount cells carry any sign of a negative (a minus, parentheses)."""
+    text = cells.get("amount", "") + cells.get("unit_price", "") + cells.get("quantity", "")
+    return _NEGATIVE_SIGN.search(text) is not None
 
 
 def _base(batch: ReconciliationBatch, raw: RawRow, code: str) -> dict[str, Any]:

@@ -138,20 +138,6 @@ def vouchers_query(clinic: Clinic, f: VoucherFilters) -> Select[Voucher]:
     return stmt.order_by(*_ordering(f.sort))  # type: ignore[arg-type]
 
 
-def voucher_figures(clinic: Clinic) -> dict[str, int]:
-    """Outstanding liability (remaining balance of active vouchers) and soon-expiring count."""
-    now = utcnow()
-    active = and_(Voucher.clinic_id == clinic.id, Voucher.status == "active")
-    soon = and_(active, Voucher.expires_at >= now, Voucher.expires_at <= now + timedelta(days=30))
-    liability, expiring = db.session.execute(
-        select(
-            func.coalesce(func.sum(Voucher.balance_cents).filter(active), 0),
-            func.count(Voucher.id).filter(soon),
-        ).where(Voucher.clinic_id == clinic.id)
-    ).one()
-    return {"liability_cents": int(liability), "expiring_30": int(expiring)}
-
-
 @dataclass(frozen=True)
 class VoucherLinks:
     vaocherapp: str
