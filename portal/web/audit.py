@@ -14,13 +14,13 @@ from portal.jobs.kinds import KINDS
 from portal.models import Agency, AuditEvent
 from portal.services.audit.search import (
     AuditFilters,
-    agency_timezone,
     audit_lines,
     audit_people,
     audit_query,
     known_action,
 )
 from portal.services.audit.wording import action_choices
+from portal.services.timezones import agency_timezone
 from portal.tenancy import Capability, current_agency, require, scope_to_agency
 
 from .csv_export import csv_response

@@ -42,6 +42,8 @@ from .transaction import failed, failed_page, form_again
 bp = scope_to_clinic(Blueprint("connections", __name__))
 
 OAUTH_SESSION_KEY = "reckon_oauth"
+# A webhook secret made by linking, kept in the session until the next page shows it once.
+NEW_SECRET_KEY = "new_webhook_secret"  # noqa: S105 — the session key's name, not a secret
 
 
 def _provider(name: str) -> Provider:
@@ -84,6 +86,9 @@ def _webhook_url(conn: Connection) -> str:
 @bp.get("/")
 def index() -> tuple[str, int]:
     require(Capability.VIEW)
+    made = session.pop(NEW_SECRET_KEY, None)
+    if isinstance(made, dict) and made.get("clinic") == current_clinic().slug:
+        return _page(new_webhook_secret=made.get("secret", ""))
     return _page()
 
 
@@ -115,12 +120,12 @@ def link_vaocherapp_view() -> Response | tuple[str, int]:
         message = str(error)
         return failed_page(lambda: _page(400, vaocherapp_error=message))
     conn = linked.conn
-    if linked.new_webhook_secret:  # shown once, in this response only, to paste into VaocherApp
-        if conn.status == ConnectionStatus.OK:
-            flash(f"VaocherApp linked: {conn.detail('account_name', '')}", "success")
-        else:
-            flash(f"Saved, but the check failed: {conn.last_error}", "warning")
-        return _page(new_webhook_secret=linked.new_webhook_secret)
+    if linked.new_webhook_secret:
+        # Shown once, on the page this redirects to (the session lives server-side in Redis).
+        session[NEW_SECRET_KEY] = {
+            "clinic": current_clinic().slug,
+            "secret": linked.new_webhook_secret,
+        }
     return _linked(conn, f"VaocherApp linked: {conn.detail('account_name', '')}")
 
 

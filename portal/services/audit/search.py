@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -12,10 +11,10 @@ from sqlalchemy import Select, or_, select
 
 from portal.extensions import db
 from portal.models import Agency, AuditEvent, User
+from portal.services.timezones import agency_timezone
 
 from .wording import ACTIONS, area_prefixes, describe
 
-DEFAULT_TIMEZONE = "Australia/Sydney"
 SYSTEM = "The portal"  # the actor of what the portal did by itself
 
 
@@ -39,12 +38,6 @@ class AuditLine:
     who_email: str
     clinic: str
     sentence: str
-
-
-def agency_timezone(agency: Agency) -> str:
-    """The zone most of the agency's clinics are in (an agency has no zone of its own)."""
-    common = Counter(c.timezone for c in agency.clinics).most_common(1)
-    return common[0][0] if common else DEFAULT_TIMEZONE
 
 
 def audit_query(agency: Agency, filters: AuditFilters) -> Select[AuditEvent]:
