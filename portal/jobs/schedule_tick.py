@@ -18,7 +18,7 @@ from portal.models import Clinic
 from portal.models.types import utcnow
 from portal.services import DomainError
 from portal.services.accounting.preview import sync_allowed
-from portal.services.accounting.schedule import due_schedules, next_run_at
+from portal.services.accounting.schedule import due_schedules, next_run_at, run_params
 from portal.services.vouchers.webhook_intake import INTAKE, clinics_with_stranded_deliveries
 
 from .alerts import queue_problem_jobs
@@ -60,7 +60,7 @@ def start_due_runs(now: datetime) -> list[int]:
             db.session.commit()
             continue
         try:
-            run = start_run(clinic, None, schedule.kind, {})
+            run = start_run(clinic, None, schedule.kind, run_params(schedule))
         except DomainError as exc:  # e.g. the previous run is still going: skip this slot
             log.info("schedule %s skipped: %s", schedule.id, exc)
         else:

@@ -68,6 +68,8 @@ def _schedule_forms() -> list[ScheduleForm]:
     for kind, row in schedules_of(current_clinic()).items():
         form = ScheduleForm(prefix=kind.replace(".", "-"), obj=row, kind=kind)
         form.kind.data = kind
+        if not form.can_keep_in_sync():  # only the sync runs every few minutes
+            form.frequency.choices = form.frequency.choices[:2]
         forms.append(form)
     return forms
 
@@ -264,6 +266,7 @@ def schedule() -> BaseResponse:
         int(form.weekday.data or 0),
         form.local_time.data or "02:00",
         bool(form.enabled.data),
+        form.every_minutes.data or 5,
     )
     return done(f"{KINDS.get(kind, 'Schedule')} schedule saved.", back)
 
