@@ -67,6 +67,9 @@ class BaseConfig:
     CLINIKO_BASE_URL_TEMPLATE = os.environ.get(
         "CLINIKO_BASE_URL_TEMPLATE", "https://api.{shard}.cliniko.com/v1"
     )
+    # Cliniko allows 200 requests per minute per key. Benchmarks shrink the window to compress
+    # time (a scaled clock, with the sandbox told the same); never change it in production.
+    CLINIKO_RATE_WINDOW_SECONDS = float(os.environ.get("CLINIKO_RATE_WINDOW_SECONDS", "60"))
     CLINIKO_APP_NAME = os.environ.get("CLINIKO_APP_NAME", "Clinic Portal")
     CLINIKO_CONTACT_EMAIL = os.environ.get("CLINIKO_CONTACT_EMAIL", "")
     VAOCHERAPP_BASE_URL = os.environ.get("VAOCHERAPP_BASE_URL", "https://api.vaocher.app/v1")

@@ -263,3 +263,55 @@ def test_items_sharing_a_name_are_told_apart_and_a_second_run_leaves_them(
     again = run_job(clinic, run_worker, full=True)  # reads every item again
     assert again.status == JobStatus.SUCCEEDED, again.message
     assert writes(sandbox, seq) == []
+
+
+def test_keep_in_sync_is_cheap_when_nothing_changed_and_sends_a_change(synced, sandbox, run_worker):
+    """A "keep in sync" run on an unchanged clinic reads a handful of Cliniko lists and asks
+    Reckon nothing; an invoice added in Cliniko is in Reckon after the next one."""
+    accounts = synced["accounts"]
+    seq = last_seq(sandbox)
+    quiet = run_job(synced["clinic"], run_worker, continuous=True)
+    assert quiet.status == JobStatus.SUCCEEDED, quiet.message
+    log = sandbox.world.requests.entries(since=seq)
+    assert len([e for e in log if e["upstream"] == "cliniko"]) <= 6
+    assert [e for e in log if e["upstream"].startswith("reckon")] == []
+    base, session = sandbox.cliniko()
+    patient = session.get(f"{base}/patients", timeout=10).json()["patients"][0]
+    service = session.get(
+        f"{base}/billable_items", params={"q[]": "item_type:=Service"}, timeout=10
+    ).json()["billable_items"][0]
+    body = {
+        "api_key": accounts["cliniko"]["api_key"],
+        "patient_id": patient["id"],
+        "items": [{"billable_item_id": service["id"]}],
+    }
+    created = requests.post(f"{sandbox.url}/_sandbox/cliniko/invoices", json=body, timeout=10)
+    assert created.status_code == 201, created.text
+    changed = run_job(synced["clinic"], run_worker, continuous=True)
+    assert changed.status == JobStatus.SUCCEEDED, changed.message
+    assert f"CLINIKO-INV-{created.json()['number']}" in _reckon_by_ref(sandbox, accounts)
+
+
+def test_a_keep_in_sync_schedule_runs_every_n_minutes(linked_clinic, post):
+    from datetime import timedelta
+
+    from portal.jobs.schedule_tick import start_due_runs
+    from portal.models import AccountingSchedule
+    from portal.models.types import utcnow
+
+    clinic = linked_clinic["clinic"]
+    configure(clinic)
+    form = {"kind": "accounting.sync", "accounting-sync-kind": "accounting.sync"}
+    form |= {"accounting-sync-frequency": "minutes", "accounting-sync-every_minutes": "7"}
+    form |= {"accounting-sync-local_time": "02:00", "accounting-sync-enabled": "y"}
+    form |= {"accounting-sync-weekday": "0"}
+    assert post("/c/bondi-physio/accounting/schedules", form).status_code == 303
+    schedule = db.session.scalar(db.select(AccountingSchedule))
+    assert (schedule.frequency, schedule.every_minutes) == ("minutes", 7)
+    now = utcnow()
+    assert abs(schedule.next_run_at - (now + timedelta(minutes=7))) < timedelta(seconds=30)
+    [run_id] = start_due_runs(now + timedelta(minutes=8))
+    run = db.session.get(JobRun, run_id)
+    assert run.params == {"full": False, "continuous": True}
+    db.session.refresh(schedule)
+    assert schedule.next_run_at == now + timedelta(minutes=8) + timedelta(minutes=7)

@@ -7,15 +7,23 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
+    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Optional, Regexp
+from wtforms.validators import DataRequired, NumberRange, Optional, Regexp
 
 from portal.forms.dates import SaneDate
-from portal.services.accounting.schedule import KINDS, WEEKDAYS
+from portal.services.accounting.schedule import (
+    CONTINUOUS,
+    KINDS,
+    MAX_MINUTES,
+    MIN_MINUTES,
+    SYNC,
+    WEEKDAYS,
+)
 from portal.services.accounting.setup import NAMING, SCOPES
 
 
@@ -63,7 +71,17 @@ class SettingsForm(FlaskForm):
 class ScheduleForm(FlaskForm):
     kind = HiddenField(validators=[DataRequired()])
     frequency = SelectField(
-        "How often", choices=[SelectChoice("daily", "Daily"), SelectChoice("weekly", "Weekly")]
+        "How often",
+        choices=[
+            SelectChoice("daily", "Daily"),
+            SelectChoice("weekly", "Weekly"),
+            SelectChoice(CONTINUOUS, "Keep in sync (every N minutes)"),
+        ],
+    )
+    every_minutes = IntegerField(
+        "N (minutes)",
+        default=5,
+        validators=[Optional(), NumberRange(MIN_MINUTES, MAX_MINUTES)],
     )
     weekday = SelectField(
         "Day (weekly)", choices=[SelectChoice(i, d) for i, d in enumerate(WEEKDAYS)], coerce=int
@@ -77,6 +95,9 @@ class ScheduleForm(FlaskForm):
 
     def kind_title(self) -> str:
         return KINDS.get(self.kind.data or "", "")
+
+    def can_keep_in_sync(self) -> bool:
+        return self.kind.data == SYNC
 
 
 class SyncForm(FlaskForm):

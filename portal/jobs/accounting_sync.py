@@ -30,6 +30,8 @@ from portal.services.accounting.sync import VOUCHER_ITEM_KEY, SyncEnv, sync_item
 from portal.services.accounting.vouchers import (
     breakage_due,
     check_liability,
+    liability_current,
+    sale_unchanged,
     sync_breakage,
     sync_voucher_sale,
     vouchers_to_post,
@@ -54,8 +56,10 @@ def retry_delays() -> tuple[float, ...]:
 
 
 def run_accounting_sync(ctx: RunContext) -> None:
+    # "Keep in sync" runs every few minutes: Reckon is asked nothing until a record needs it.
+    continuous = bool(ctx.params.get("continuous"))
     try:
-        env, cliniko = open_sync(ctx.clinic, checkpoint=db.session.commit)
+        env, cliniko = open_sync(ctx.clinic, checkpoint=db.session.commit, lazy=continuous)
     except ReckonDown:
         ctx.retry_wanted = True  # nothing was sent: the retry does the whole sync
         raise
@@ -63,7 +67,8 @@ def run_accounting_sync(ctx: RunContext) -> None:
     try:
         with ctx.keep_loaded():  # the clinic's cross-references, held for lookups all run long
             phases.run(cliniko)
-        if not phases.transient and not ctx.cancelled:
+        quiet = continuous and not ctx.run.ok_count and liability_current(ctx.clinic)
+        if not phases.transient and not ctx.cancelled and not quiet:
             _check_liability(ctx, env)
     finally:
         cliniko.close()
@@ -214,9 +219,10 @@ class _Phases:
 
     def _vouchers(self) -> None:
         vouchers = vouchers_to_post(self.ctx.clinic)
-        work: Work = [
-            (f"sale:{v.code}", f"Voucher {v.code} sale", ("sale", v, 0)) for v in vouchers
-        ]
+        sales = self.env.known[EntityKind.VOUCHER_SALE]
+        # An incremental run leaves alone the sales posted since their voucher last changed.
+        fresh = [v for v in vouchers if self.full or not sale_unchanged(v, sales.get(v.code))]
+        work: Work = [(f"sale:{v.code}", f"Voucher {v.code} sale", ("sale", v, 0)) for v in fresh]
         work += [
             (f"breakage:{v.code}", f"Voucher {v.code} expired", ("breakage", v, cents))
             for v, cents in breakage_due(self.env, vouchers)

@@ -18,7 +18,7 @@ from portal.models import Clinic, JobRun
 from portal.models.types import utcnow
 from portal.services import DomainError
 from portal.services.accounting.preview import sync_allowed
-from portal.services.accounting.schedule import due_schedules, next_run_at
+from portal.services.accounting.schedule import due_schedules, next_run_at, run_params
 from portal.services.connections.records import clinics_with_linked_connections
 from portal.services.vouchers.webhook_intake import INTAKE, clinics_with_stranded_deliveries
 
@@ -62,7 +62,7 @@ def start_due_runs(now: datetime) -> list[int]:
             db.session.commit()
             continue
         try:
-            run = start_run(clinic, None, schedule.kind, {})
+            run = start_run(clinic, None, schedule.kind, run_params(schedule))
         except DomainError as exc:  # e.g. the previous run is still going: skip this slot
             log.info("schedule %s skipped: %s", schedule.id, exc)
         else:
@@ -87,7 +87,7 @@ def start_waiting_intakes(now: datetime) -> list[int]:
 def start_connection_checks(now: datetime) -> list[int]:
     """Re-check each clinic's linked connections every CONNECTION_CHECK_MINUTES (no cron needed),
     each clinic at a minute of its own (its id modulo the interval) so checks spread out; a
-    clinic checked by hand since the last turn is skipped. They go on the low-priority queue."""
+    clinic checked by hand since the last turn is skipped. They are bulk work (no person started them)."""
     every = current_app.config["CONNECTION_CHECK_MINUTES"]
     if every <= 0:
         return []

@@ -194,14 +194,16 @@ class MismatchLine(ClinicOwned, db.Model):  # type: ignore[name-defined]
 
 
 class AccountingSchedule(ClinicOwned, db.Model):  # type: ignore[name-defined]
-    """Run the sync or the report daily or weekly at a local time in the clinic's time zone."""
+    """Run the sync or the report daily or weekly at a local time in the clinic's time zone, or
+    (the sync) every few minutes: "keep in sync"."""
 
     __tablename__ = "accounting_schedule"
     __table_args__ = (Unique("clinic_id", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))  # a job kind name
-    frequency: Mapped[str] = mapped_column(String(8), default="daily")  # daily | weekly
+    frequency: Mapped[str] = mapped_column(String(8), default="daily")  # daily|weekly|minutes
+    every_minutes: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
     weekday: Mapped[int] = mapped_column(Integer, default=0)  # Monday = 0, for weekly
     local_time: Mapped[str] = mapped_column(String(5), default="02:00")  # HH:MM
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -47,6 +47,7 @@ class Voucher(ClinicOwned, db.Model):  # type: ignore[name-defined]
         Index("ix_voucher_clinic_expiry", "clinic_id", "expires_at"),
         Index("ix_voucher_clinic_patient", "clinic_id", "cliniko_patient_id"),
         Index("ix_voucher_clinic_purchased", "clinic_id", "purchased_at"),
+        Index("ix_voucher_clinic_updated", "clinic_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

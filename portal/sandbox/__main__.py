@@ -15,8 +15,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument("--clinics", type=int, default=0, help="more clinics of one agency")
     args = parser.parse_args()
-    app = create_app(seed=args.seed, scale=args.scale)
+    app = create_app(seed=args.seed, scale=args.scale, extra_clinics=args.clinics)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
 
 

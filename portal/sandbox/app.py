@@ -7,8 +7,8 @@ from flask import Flask
 from .world import World
 
 
-def create_app(seed: int = 1, scale: int = 1) -> Flask:
-    """Build the sandbox app with a freshly seeded world."""
+def create_app(seed: int = 1, scale: int = 1, extra_clinics: int = 0) -> Flask:
+    """Build the sandbox app with a freshly seeded world (plus `extra_clinics` of one agency)."""
     from . import middleware
     from .cliniko.routes import bp as cliniko_bp
     from .control import cliniko as control_cliniko
@@ -21,7 +21,7 @@ def create_app(seed: int = 1, scale: int = 1) -> Flask:
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["sandbox"] = World(seed=seed, scale=scale)
+    app.extensions["sandbox"] = World(seed=seed, scale=scale, extra_clinics=extra_clinics)
     middleware.install(app)
     app.register_blueprint(cliniko_bp)
     app.register_blueprint(control.bp)

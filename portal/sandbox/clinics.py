@@ -67,3 +67,22 @@ CLINICS: tuple[ClinicSpec, ...] = (
         "Physiotherapy",
     ),
 )
+SHARDS = ("au1", "au2", "au3", "au4", "uk1")
+
+
+def agency_clinics(count: int) -> tuple[ClinicSpec, ...]:
+    """`count` more clinics of one large agency, for benchmarks of many clinics at once."""
+    return tuple(
+        ClinicSpec(
+            f"Agency Clinic {n:04d}",
+            "Bench Agency",
+            SHARDS[n % len(SHARDS)],
+            f"agencyclinic{n:04d}",
+            "Sydney",
+            "NSW",
+            "2000",
+            "Australia/Sydney",
+            "Physiotherapy",
+        )
+        for n in range(1, count + 1)
+    )

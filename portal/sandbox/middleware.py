@@ -118,6 +118,7 @@ def _record(status: int) -> None:
             "credential_tail": credential(request)[-8:],
             "fault": g.get("sandbox_fault"),
             "at": iso_z(world.clock.now()),
+            "t": time.time(),  # wall time to the microsecond, to check windows of rate limits
         }
     )
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .clinics import CLINICS, ClinicSpec
+from .clinics import CLINICS, ClinicSpec, agency_clinics
 from .cliniko.seed import seed_cliniko
 from .cliniko.store import ClinikoAccount
 from .clock import Clock
@@ -62,20 +62,22 @@ def _build_clinic(index: int, spec: ClinicSpec, seed: int, scale: int, anchor: d
 class World:
     """Holds the clock and each upstream's store; `reset` re-seeds everything."""
 
-    def __init__(self, seed: int = 1, scale: int = 1) -> None:
+    def __init__(self, seed: int = 1, scale: int = 1, extra_clinics: int = 0) -> None:
         self.lock = threading.RLock()
         self.clock = Clock()
         self.deliveries_lock = threading.Lock()
+        self.extra_clinics = extra_clinics  # an agency's worth more, for benchmarks
         self.reset(seed=seed, scale=scale)
 
     def reset(self, seed: int = 1, scale: int = 1) -> None:
         """Re-seed all data and clear faults, rate-limit overrides, logs and webhooks."""
+        specs = CLINICS + agency_clinics(self.extra_clinics)
         with self.lock:
             self.seed, self.scale = seed, scale
             self.clock.reset()
             # Seed times hang off midnight UTC, so a day's runs see identical data.
             anchor = self.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
-            self.clinics = [_build_clinic(i, s, seed, scale, anchor) for i, s in enumerate(CLINICS)]
+            self.clinics = [_build_clinic(i, s, seed, scale, anchor) for i, s in enumerate(specs)]
             self.cliniko_by_key = {c.cliniko.api_key: c.cliniko for c in self.clinics}
             self.vaocherapp_by_key = {c.vaocherapp.api_key: c.vaocherapp for c in self.clinics}
             self.faults = Faults()

@@ -78,6 +78,8 @@ def _schedule_forms() -> list[ScheduleForm]:
         form = ScheduleForm(formdata=None, prefix=kind.replace(".", "-"), obj=row, kind=kind)
         form.kind.data = kind
         form.enabled.data = bool(row and row.enabled)  # the box shows the schedule's real state
+        if not form.can_keep_in_sync():  # only the sync runs every few minutes
+            form.frequency.choices = form.frequency.choices[:2]
         forms.append(form)
     return forms
 
@@ -320,6 +322,7 @@ def schedule() -> BaseResponse | tuple[str, int]:
         int(form.weekday.data or 0),
         form.local_time.data or "02:00",
         bool(form.enabled.data),
+        form.every_minutes.data or 5,
     )
     return done(f"{KINDS.get(kind, 'Schedule')} schedule saved.", back)
 

@@ -1,4 +1,4 @@
-"""scale: case-insensitive voucher codes indexed per clinic
+"""scale: case-insensitive voucher codes indexed per clinic; continuous sync schedules
 
 Revision ID: 0013_scale
 Revises: 0012_row_line_cents
@@ -19,7 +19,16 @@ def upgrade():
     op.create_index(
         "ix_voucher_clinic_code_upper", "voucher", ["clinic_id", sa.text("upper(code)")]
     )
+    # "Has any voucher changed since?": a continuous sync asks each run.
+    op.create_index("ix_voucher_clinic_updated", "voucher", ["clinic_id", "updated_at"])
+    with op.batch_alter_table("accounting_schedule", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("every_minutes", sa.Integer(), nullable=False, server_default="5")
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("accounting_schedule", schema=None) as batch_op:
+        batch_op.drop_column("every_minutes")
+    op.drop_index("ix_voucher_clinic_updated", table_name="voucher")
     op.drop_index("ix_voucher_clinic_code_upper", table_name="voucher")

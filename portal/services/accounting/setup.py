@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from portal.clients.cliniko import ClinikoClient
 from portal.clients.errors import UpstreamError
+from portal.clients.reckon import ReckonClient
 from portal.extensions import db
 from portal.models import AccountingSettings, Clinic, Connection, CustomerScope, Provider, User
 from portal.models.types import utcnow
@@ -169,10 +171,17 @@ def first_sync_approved(settings: AccountingSettings) -> bool:
 
 
 def open_sync(
-    clinic: Clinic, checkpoint: Callable[[], None], dry: bool = False, writes: bool = True
+    clinic: Clinic,
+    checkpoint: Callable[[], None],
+    dry: bool = False,
+    writes: bool = True,
+    lazy: bool = False,
 ) -> tuple[SyncEnv, ClinikoClient]:
     """Clients and settings for a run; refuses if the book changed since settings were saved,
-    and refuses a run that writes before the clinic's first preview is approved."""
+    and refuses a run that writes before the clinic's first preview is approved.
+
+    Reckon's tax rates are read now (so an unreachable Reckon is known before any record), or,
+    `lazy`, when a record first needs them: a frequent run with nothing to send never asks."""
     cliniko_conn, reckon_conn = linked_pair(clinic)
     settings = settings_for(clinic)
     book_id = reckon_conn.detail("book_id")
@@ -184,14 +193,13 @@ def open_sync(
             "it and approve it first."
         )
     reckon = reckon_client(reckon_conn)
-    try:
-        rates = tax_rates(reckon, book_id, utcnow().date())
-    except TRANSIENT as exc:
-        reckon.close()
-        raise ReckonDown(str(exc)) from exc  # worth retrying later, like a record kept pending
-    except UpstreamError:
-        reckon.close()
-        raise
+    rates = LazyRates(lambda: _rates(reckon, book_id))
+    if not lazy:
+        try:
+            rates.load()
+        except (ReckonDown, UpstreamError):
+            reckon.close()
+            raise
     env = SyncEnv(clinic, settings, reckon, book_id, rates, checkpoint, Breaker(), dry=dry)
     cliniko = cliniko_client(cliniko_conn)
     try:
@@ -201,6 +209,50 @@ def open_sync(
         cliniko.close()
         raise
     return env, cliniko
+
+
+def _rates(reckon: ReckonClient, book_id: str) -> dict[str, Decimal]:
+    try:
+        return tax_rates(reckon, book_id, utcnow().date())
+    except TRANSIENT as exc:
+        raise ReckonDown(str(exc)) from exc  # worth retrying later, like a record kept pending
+
+
+class LazyRates(dict[str, Decimal]):
+    """Reckon's sales tax rates by code, read from Reckon the first time they are needed."""
+
+    def __init__(self, read: Callable[[], dict[str, Decimal]]) -> None:
+        super().__init__()
+        self._read: Callable[[], dict[str, Decimal]] | None = read
+
+    def load(self) -> None:
+        if self._read is not None:
+            self.update(self._read())
+            self._read = None
+
+    def __getitem__(self, code: str) -> Decimal:
+        self.load()
+        return super().__getitem__(code)
+
+    def __contains__(self, code: object) -> bool:
+        self.load()
+        return super().__contains__(code)
+
+    def __iter__(self) -> Iterator[str]:
+        self.load()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self.load()
+        return super().__len__()
+
+    def get(self, code: str, default: Any = None) -> Any:
+        self.load()
+        return super().get(code, default)
+
+    def items(self) -> Any:
+        self.load()
+        return super().items()
 
 
 def business_zones(cliniko: ClinikoClient) -> dict[str, str]:

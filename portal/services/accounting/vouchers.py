@@ -289,6 +289,28 @@ def check_liability(env: SyncEnv) -> LiabilityCheck | None:
     return record_liability_check(clinic, balance, total, lines, settings.account_voucher)
 
 
+def sale_unchanged(voucher: Voucher, rec: SyncRecord | None) -> bool:
+    """Whether a voucher's sale is settled (posted, or nothing to post) and the voucher has not
+    changed since: nothing for an incremental run to look at."""
+    if rec is None or rec.state != SyncState.SYNCED:
+        return False
+    settled_at = rec.pushed_at or rec.updated_at
+    return settled_at is not None and voucher.updated_at <= settled_at
+
+
+def liability_current(clinic: Clinic) -> bool:
+    """Whether the last liability comparison is newer than every change to the vouchers."""
+    last = latest_liability(clinic)
+    if last is None:
+        return False
+    changed = db.session.scalar(  # by the (clinic, updated_at) index: one probe
+        select(Voucher.id)
+        .where(Voucher.clinic_id == clinic.id, Voucher.updated_at > last.created_at)
+        .limit(1)
+    )
+    return changed is None
+
+
 def latest_liability(clinic: Clinic) -> LiabilityCheck | None:
     stmt = owned(LiabilityCheck, clinic).order_by(LiabilityCheck.id.desc()).limit(1)
     return db.session.scalar(stmt)

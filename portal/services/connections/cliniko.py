@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from portal.clients import UpstreamError
-from portal.clients.cliniko import ClinikoClient, shard_from_api_key
+from portal.clients.cliniko import RATE_LIMIT, ClinikoClient, shard_from_api_key
 from portal.clients.cliniko_links import valid_subdomain
+from portal.clients.ratelimit import RateLimit
 from portal.extensions import db, redis_holder
 from portal.models import Clinic, Connection, Provider, User
 from portal.services import UpstreamFailed
@@ -29,6 +30,7 @@ def cliniko_client(conn: Connection) -> ClinikoClient:
         app_name=cfg["CLINIKO_APP_NAME"],
         contact_email=cfg["CLINIKO_CONTACT_EMAIL"],
         base_url_template=cfg["CLINIKO_BASE_URL_TEMPLATE"],
+        rate_limit=RateLimit(RATE_LIMIT.limit, cfg["CLINIKO_RATE_WINDOW_SECONDS"]),
         rate_store=redis_holder.get_or_none(),  # one window for all workers
     )
 
