@@ -87,7 +87,7 @@ def start_waiting_intakes(now: datetime) -> list[int]:
 def start_connection_checks(now: datetime) -> list[int]:
     """Re-check each clinic's linked connections every CONNECTION_CHECK_MINUTES (no cron needed),
     each clinic at a minute of its own (its id modulo the interval) so checks spread out; a
-    clinic checked by hand since the last turn is skipped. They are bulk work (no person started them)."""
+    clinic checked by hand since the last turn is skipped. Bulk work: no person started them."""
     every = current_app.config["CONNECTION_CHECK_MINUTES"]
     if every <= 0:
         return []
