@@ -241,12 +241,12 @@ def preview(preview_id: int) -> str:
 
 
 def approve_confirmation(row: AccountingPreview) -> Confirmation:
-    book = current_clinic().name
+    book = _book_name(settings_to_show(current_clinic()).book_id) or "the clinic's Reckon book"
     return Confirmation(
         title=f"Approve preview #{row.id} and let syncs write to Reckon?",
-        body=f"From now on every sync writes {book}'s invoices, payments, customers and voucher "
-        "sales into its Reckon book, scheduled syncs too. What Reckon receives stays there: "
-        "approving cannot be undone here.",
+        body=f"From now on every sync writes {current_clinic().name}'s invoices, payments, "
+        f"customers and voucher sales into {book}, scheduled syncs too. What Reckon receives "
+        "stays there: approving cannot be undone here.",
         yes="Yes, approve and allow syncs",
         danger=False,
     )

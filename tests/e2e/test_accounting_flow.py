@@ -60,7 +60,7 @@ def test_map_sync_report_and_schedule(linked_clinic, sandbox, sign_in):
     expect(page.get_by_text("Nothing synced yet.")).to_be_visible()
 
     # Mapping settings: the choices come from the book, and saving checks them against it.
-    page.get_by_role("link", name="Mapping settings").click()
+    page.get_by_role("link", name="Mapping settings", exact=True).click()
     book_line = page.locator("p.muted", has_text="Reckon book")
     expect(book_line).to_be_visible()
     expect(book_line).not_to_contain_text(book_id)  # the book by its name, never its id

@@ -61,7 +61,7 @@ def test_voucher_credit_and_liability_balance_end_to_end(sign_in, sandbox, bondi
     _link_all(page, bondi_accounts)
 
     nav.get_by_role("link", name="Accounting").click()
-    page.get_by_role("link", name="Mapping settings").click()
+    page.get_by_role("link", name="Mapping settings", exact=True).click()
     page.get_by_label("Sync invoices issued from").fill(today)
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Accounting settings saved.")).to_be_visible()

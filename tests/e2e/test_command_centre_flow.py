@@ -143,7 +143,7 @@ def test_break_three_clinics_handle_them_in_the_inbox_and_get_the_digest(
     page.get_by_role("button", name="Yes, assign").click()
     expect(page.get_by_text("1 problem assigned to Dana Admin.")).to_be_visible()
     sync_row = page.locator("tr", has_text="Accounting sync failed")
-    expect(sync_row).to_contain_text("assigned")
+    expect(sync_row).to_contain_text("Assigned")
     # Snooze Bondi's unknown code for a day: it leaves the "needs attention" view.
     page.get_by_label(re.compile(r"Select: 1 row\(s\) of InvoiceItems-unknown.csv")).check()
     page.get_by_role("button", name="Snooze…").click()

@@ -34,6 +34,13 @@ def answer_yes(page: Page) -> None:
     page.keyboard.press("Enter")
 
 
+def settled(page: Page) -> None:
+    """Wait until htmx has finished swapping (a person is never faster than its 20 ms settle)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')"
+    )
+
+
 def sign_in_by_keyboard(page: Page, portal: str, email: str) -> None:
     page.goto(f"{portal}/login")
     tab_to(page, page.get_by_label("Email"))
@@ -86,9 +93,11 @@ def test_vouchers_redeem_upload_plan_approve_by_keyboard(
     again = page.locator(f"#{toggle_id}")
     expect(again).to_have_text("Include")
     expect(again).to_be_focused()  # back on the row's button, not on <body>
+    settled(page)
     page.keyboard.press("Enter")
     expect(again).to_have_text("Exclude")
     expect(again).to_be_focused()
+    settled(page)
     tab_to(page, page.locator("#approve"))
     page.keyboard.press("Enter")
     answer_yes(page)
