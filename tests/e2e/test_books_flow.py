@@ -71,7 +71,7 @@ def test_voucher_credit_and_liability_balance_end_to_end(sign_in, sandbox, bondi
     expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=LONG)
     nav.get_by_role("link", name="Accounting").click()
     page.locator("#first-sync").get_by_role("link", name=re.compile(r"^preview #\d+$")).click()
-    expect(page.locator("#preview-actions")).to_contain_text("item")
+    expect(page.locator("#preview-actions")).to_contain_text("item", ignore_case=True)
     page.get_by_role("button", name="Approve and allow syncs to write to Reckon").click()
     page.locator("#confirm-yes").click()
     expect(page.get_by_text("Preview approved")).to_be_visible()
