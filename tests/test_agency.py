@@ -101,7 +101,7 @@ def test_the_last_admin_cannot_step_down_or_be_removed(demo, login, post):
         follow_redirects=True,
     )
     assert "at least one admin" in response.get_data(as_text=True)
-    response = post(f"{HARBOUR}/users/{admin.id}/remove", follow_redirects=True)
+    response = post(f"{HARBOUR}/users/{admin.id}/remove", {"confirmed": "1"}, follow_redirects=True)
     assert "at least one admin" in response.get_data(as_text=True)
     assert _user("demo@example.com").memberships[0].role == Role.AGENCY_ADMIN
 
@@ -109,7 +109,12 @@ def test_the_last_admin_cannot_step_down_or_be_removed(demo, login, post):
 def test_removing_a_person_ends_their_access(demo, login, client, post):
     login("demo@example.com")
     manager = _user("manager@example.com")
-    assert post(f"{HARBOUR}/users/{manager.id}/remove").status_code == 303
+    url = f"{HARBOUR}/users/{manager.id}/remove"
+    asked = client.get(url).get_data(as_text=True)  # without JavaScript: a page that asks first
+    assert "Yes, remove Morgan Manager" in asked
+    assert post(url).status_code == 200  # a POST that is not the "yes" only asks again
+    assert _user("manager@example.com").memberships != []
+    assert post(url, {"confirmed": "1"}).status_code == 303
     assert _user("manager@example.com").memberships == []
     client.post("/logout", data={"csrf_token": csrf_token(client)})
     login("manager@example.com")

@@ -35,6 +35,7 @@ from portal.services.users import (
 )
 from portal.tenancy import Capability, current_agency, require, scope_to_agency
 
+from .confirm import Confirmation, ask, confirmed
 from .htmx import done
 from .transaction import failed, form_again
 
@@ -90,6 +91,7 @@ def users() -> str:
         users=list_agency_users(agency),
         invitations=open_invitations(agency),
         confirm_form=ConfirmForm(),
+        removal=removal,
     )
 
 
@@ -168,13 +170,24 @@ def edit_user(user_id: int) -> str | Response | tuple[str, int]:
     return render_template("agency/user_edit.html", form=form, user=user)
 
 
-@bp.post("/users/<int:user_id>/remove")
-def remove_user(user_id: int) -> Response:
+def removal(user: User) -> Confirmation:
+    """What removing a person from the agency does, asked before it is done."""
+    return Confirmation(
+        title=f"Remove {user.name} from {current_agency().name}?",
+        body="They lose access to all of the agency's clinics at once. Their account and "
+        "history stay; you can invite them again later.",
+        yes=f"Yes, remove {user.name}",
+        no="No, keep them",
+    )
+
+
+@bp.route("/users/<int:user_id>/remove", methods=["GET", "POST"])
+def remove_user(user_id: int) -> str | Response | tuple[str, int]:
     require(Capability.MANAGE_USERS)
     user = _agency_user_or_404(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     back = url_for("agency.users")
+    if not confirmed():
+        return ask(removal(user), back)
     try:
         remove_user_from_agency(current_agency(), current_user, user)
     except DomainError as error:
