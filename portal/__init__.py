@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask
+from flask_session.redis import RedisSessionInterface
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -80,6 +81,18 @@ def _init_sessions(app: Flask) -> None:
     app.config["SESSION_REDIS"] = redis
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     Session(app)
+    app.session_interface.__class__ = _ExpiryOnlyWhenUnchanged
+
+
+class _ExpiryOnlyWhenUnchanged(RedisSessionInterface):
+    """A request that did not change the session only pushes back its expiry (the idle clock):
+    it never writes back the copy it loaded, which could undo what a concurrent request (the
+    Reckon sign-in's state, a flash) wrote meanwhile."""
+
+    def _upsert_session(self, session_lifetime: Any, session: Any, store_id: str) -> None:
+        if not session.modified and self.client.expire(store_id, session_lifetime):
+            return
+        super()._upsert_session(session_lifetime, session, store_id)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
