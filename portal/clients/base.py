@@ -140,6 +140,10 @@ class HttpClient:
         self.limiter = limiter
         self.options = options or HttpOptions()
         self.session = requests.Session()
+        # The environment's proxy settings are read once for this base URL, not on every call
+        # (requests would otherwise look up the proxy variables and ~/.netrc per request).
+        self.session.proxies = requests.utils.get_environ_proxies(self.base_url)
+        self.session.trust_env = False
         self._sleep = sleep
         self._wall_clock = wall_clock
         self._rand = rand

@@ -26,14 +26,13 @@ from .cliniko_models import (
 )
 from .errors import AuthError, ValidationError
 from .parsing import utc_z
-from .ratelimit import RateLimit, shared_limiter
+from .ratelimit import UNLIMITED, RateLimit, shared_limiter
 
 SERVICE = "Cliniko"
 DEFAULT_BASE_URL_TEMPLATE = "https://api.{shard}.cliniko.com/v1"
 SHARD_PATTERN = re.compile(r"\w{2}\d{1,2}")
 DEFAULT_SHARD = "au1"  # a key without a suffix belongs to the original Australian shard
 RATE_LIMIT = RateLimit(200, 60.0)  # "200 per minute per user"
-UNLIMITED = RateLimit(1_000_000, 1.0)
 PER_PAGE = 100  # the documented maximum
 
 # ---- ASSUMPTIONS no public source confirms (cliniko.md [I]); correct them here only. ----------

@@ -26,6 +26,11 @@ class RateLimit:
             raise ValueError("a rate limit needs limit >= 1 and window > 0")
 
 
+# For services that publish no limit (Reckon's gateway, VaocherApp): no window is kept, only the
+# pauses the server announces with a 429.
+UNLIMITED = RateLimit(1_000_000, 1.0)
+
+
 class Slot:
     """One request's place in the window; `finish` re-stamps it when the response arrives."""
 
@@ -199,6 +204,70 @@ class RedisRateLimiter:
             self._pause(keys=[self._paused], args=[seconds])
 
 
+# A pause on a service with no published limit. The key expires when the pause ends, so a reader
+# needs only its time to live: no clock is compared across hosts. A shorter pause never cuts a
+# longer one short.
+_PAUSE_TTL = """
+if tonumber(ARGV[1]) > redis.call('PTTL', KEYS[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+return 1
+"""
+
+
+class SharedPause:
+    """A limiter for a service that publishes no limit: nothing is counted, but a pause the
+    server announces (429 with Retry-After) holds every process back. Each process reads the
+    shared pause at most every `refresh` seconds, so a call costs no Redis round trip: another
+    process learns of a pause within that time (and, meanwhile, meets the 429 itself)."""
+
+    def __init__(
+        self,
+        store: Any,
+        key: str,
+        *,
+        name: str = "The service",
+        refresh: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.name, self.refresh = name, refresh
+        self._store, self._key = store, f"{key}:paused"
+        self._pause = store.register_script(_PAUSE_TTL)
+        self._clock, self._sleep = clock, sleep
+        self._checked = -math.inf
+        self._paused_until = 0.0
+
+    def acquire(self, max_wait: float = math.inf) -> Slot:
+        waited = 0.0
+        while True:
+            now = self._clock()
+            if now - self._checked >= self.refresh:
+                ttl_ms = int(self._store.pttl(self._key))
+                self._paused_until = now + ttl_ms / 1000 if ttl_ms > 0 else 0.0
+                self._checked = now
+            wait = self._paused_until - now
+            if wait <= 0:
+                return Slot(now, waited)
+            if waited + wait > max_wait:
+                raise RateLimited(
+                    f"{self.name} is busy: too many requests right now. "
+                    f"Try again in {math.ceil(wait)} seconds.",
+                    retry_after=wait,
+                )
+            self._sleep(wait)
+            waited += wait
+            self._checked = -math.inf  # the pause may have been made longer meanwhile
+
+    def finish(self, slot: Slot) -> None:
+        """Nothing is counted."""
+
+    def pause_for(self, seconds: float) -> None:
+        if seconds > 0:
+            self._pause(keys=[self._key], args=[math.ceil(seconds * 1000)])
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+
 _shared: dict[tuple[str, str, int, float, int], Limiter] = {}
 _shared_lock = threading.Lock()
 
@@ -222,6 +291,8 @@ def _new_limiter(service: str, digest: str, rate: RateLimit, store: Any | None) 
     if store is None:
         return RateLimiter(rate, name=service)
     key = f"portal:ratelimit:{service}:{digest[:32]}:{rate.limit}/{rate.window:g}"
+    if rate == UNLIMITED:
+        return SharedPause(store, key, name=service)
     return RedisRateLimiter(rate, store, key, name=service)
 
 

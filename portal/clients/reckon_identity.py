@@ -18,12 +18,11 @@ from .errors import (
     ValidationError,
     reworded,
 )
-from .ratelimit import RateLimit, shared_limiter
+from .ratelimit import UNLIMITED, shared_limiter
 
 SERVICE = "Reckon"
 DEFAULT_IDENTITY_URL = "https://identity.reckon.com"
 SCOPES = "openid read write offline_access"  # offline_access is what grants a refresh token
-UNLIMITED = RateLimit(1_000_000, 1.0)
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,13 @@ import requests
 
 from . import base
 from .errors import AuthError, reworded
-from .ratelimit import RateLimit, shared_limiter
+from .ratelimit import UNLIMITED, RateLimit, shared_limiter
 from .reckon_identity import ReckonIdentityClient, TokenKeeper, Tokens, utcnow
 from .reckon_models import to_wire
 
 SERVICE = "Reckon"
 DEFAULT_BASE_URL = "https://api.reckon.com/r1/v2"
 PER_PAGE = 100  # confirmed to work; the documented default is a silent 10
-UNLIMITED = RateLimit(1_000_000, 1.0)  # APIM publishes no numbers; 429 + Retry-After is honoured
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -46,6 +45,7 @@ class ReckonTransport:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._keeper = TokenKeeper(tokens, identity, on_tokens, clock=clock)
+        # APIM publishes no numbers: by default only its 429s' Retry-After pauses are shared.
         limiter = shared_limiter(SERVICE, subscription_key, rate_limit or UNLIMITED, rate_store)
         self._http = base.HttpClient(SERVICE, base_url, limiter=limiter, options=options)
         self._http.session.headers.update(

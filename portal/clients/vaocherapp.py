@@ -14,14 +14,13 @@ from urllib.parse import quote
 from . import base
 from .errors import OutcomeUnknown, reworded
 from .parsing import opt_str, to_datetime, to_id, utc_z
-from .ratelimit import RateLimit, shared_limiter
+from .ratelimit import UNLIMITED, RateLimit, shared_limiter
 
 SERVICE = "VaocherApp"
 DEFAULT_BASE_URL = "https://api.vaocher.app/v1"
 DASHBOARD_VOUCHER_URL = (
     "https://vaocher.app/o?c={code}"  # seen in the plugin: open a voucher by code
 )
-UNLIMITED = RateLimit(1_000_000, 1.0)  # no published limit; 429 + Retry-After is still honoured
 
 # ---- ASSUMPTIONS no public source confirms (vaocherapp.md [INFERRED]); correct them here only. ---
 # The list endpoint and its Laravel-style envelope {"data": [...], "meta": {"last_page"}}.

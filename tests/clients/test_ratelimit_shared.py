@@ -11,7 +11,13 @@ import pytest
 from redis import Redis
 
 from portal.clients.errors import RateLimited
-from portal.clients.ratelimit import RateLimit, clear_shared_limiters, shared_limiter
+from portal.clients.ratelimit import (
+    UNLIMITED,
+    RateLimit,
+    SharedPause,
+    clear_shared_limiters,
+    shared_limiter,
+)
 
 
 @pytest.fixture
@@ -69,6 +75,32 @@ def test_a_pause_announced_by_the_server_holds_every_process_back(store, redis_u
     with pytest.raises(RateLimited, match="busy"):
         other.acquire(max_wait=0.1)
     assert other.acquire().waited > 0.2
+
+
+def test_a_service_without_a_published_limit_costs_no_redis_call_per_request(store):
+    limiter = shared_limiter("Reckon", "subscription-key", UNLIMITED, store)
+    assert isinstance(limiter, SharedPause)
+
+    def pttl_calls() -> int:
+        return int(store.info("commandstats").get("cmdstat_pttl", {}).get("calls", 0))
+
+    before = pttl_calls()
+    for _ in range(50):
+        limiter.finish(limiter.acquire(max_wait=0))
+    assert store.keys("*") == []  # nothing counted, nothing stored
+    assert pttl_calls() - before <= 1  # the pause is read at most every quarter second
+
+
+def test_a_pause_on_a_service_without_a_limit_holds_every_process_back(store, redis_url):
+    first = SharedPause(store, "portal:ratelimit:test", refresh=0)
+    other = SharedPause(Redis.from_url(redis_url), "portal:ratelimit:test", refresh=0)
+    assert other.acquire(max_wait=0).waited == 0
+    first.pause_for(0.4)
+    first.pause_for(0.1)  # a shorter pause announced later does not cut the first short
+    with pytest.raises(RateLimited, match="busy"):
+        other.acquire(max_wait=0.1)
+    assert other.acquire().waited > 0.2
+    assert other.acquire(max_wait=0).waited == 0  # over once the server's pause is
 
 
 def test_no_secret_is_stored_in_redis(store):
