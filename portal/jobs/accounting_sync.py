@@ -65,7 +65,9 @@ def run_accounting_sync(ctx: RunContext) -> None:
         raise
     phases = _Phases(ctx, env, full=bool(ctx.params.get("full")))
     try:
-        with ctx.keep_loaded():  # the clinic's cross-references, held for lookups all run long
+        # The clinic's cross-references stay loaded all run long, for lookups; each handler
+        # commits before it raises, so outcomes can be recorded many at a time.
+        with ctx.keep_loaded(), ctx.outcomes_in_batches():
             phases.run(cliniko)
         quiet = continuous and not ctx.run.ok_count and liability_current(ctx.clinic)
         if not phases.transient and not ctx.cancelled and not quiet:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 SHOW_EVERY_SECONDS = 0.5
 CHECK_CANCEL_EVERY_SECONDS = 0.25
 MAX_DEFERRED = 64
+BATCH_ITEMS = 50  # outcomes recorded together, at most, when a run records them in batches
 COUNTERS = ["ok_count", "skipped_count", "failed_count", "processed", "heartbeat_at"]
 
 
@@ -71,6 +72,8 @@ class RunContext:
         self._last_shown = 0.0
         self._last_cancel_check = 0.0
         self._deferred: deque[tuple[WorkItem, Deferred]] = deque()
+        self._batch: list[tuple[WorkItem, ItemOutcome, str]] | None = None
+        self._batch_since = 0.0
 
     def wants(self, ref: str) -> bool:
         """Whether this run processes the item `ref` (a retry handles only some)."""
@@ -100,6 +103,27 @@ class RunContext:
             yield
         finally:
             session.expire_on_commit = True
+
+    @contextmanager
+    def outcomes_in_batches(self) -> Iterator[None]:
+        """Record item outcomes many at a time: one insert and one commit for up to BATCH_ITEMS
+        items or half a second of work, instead of a commit per item. What the items wrote is
+        committed with their outcomes. For handlers that commit before they raise whatever must
+        be kept (a failing item is rolled back, and with it anything still uncommitted) and
+        whose work is safe to redo when a crash loses the last batch's outcomes."""
+        self._batch, self._batch_since = [], time.monotonic()
+        try:
+            yield
+        finally:
+            self.flush_outcomes()
+            self._batch = None
+
+    def flush_outcomes(self) -> None:
+        """Record the outcomes held back by `outcomes_in_batches` (and commit)."""
+        if self._batch:
+            done, self._batch = self._batch, []
+            self.record_many(done)
+        self._batch_since = time.monotonic()
 
     def stop_requested(self) -> bool:
         flag = db.session.scalar(select(JobRun.cancel_requested).where(JobRun.id == self.run_id))
@@ -132,6 +156,7 @@ class RunContext:
         finally:  # calls already under way finish and are recorded, even on cancel
             while self._deferred:
                 self._settle(wait=True)
+            self.flush_outcomes()  # the run's counters are current when the loop ends
 
     def process_chunks(
         self, items: Sequence[WorkItem], handle: ChunkHandler, size: int, one: Handler
@@ -195,6 +220,12 @@ class RunContext:
 
     def record(self, item: WorkItem, outcome: ItemOutcome, message: str = "") -> None:
         """Store one item's outcome and bump the counters in the same transaction."""
+        if self._batch is not None:
+            self._batch.append((item, outcome, message))
+            due = time.monotonic() - self._batch_since >= SHOW_EVERY_SECONDS
+            if due or len(self._batch) >= BATCH_ITEMS:
+                self.flush_outcomes()
+            return
         db.session.add(
             JobItem(
                 run_id=self.run_id,

@@ -105,7 +105,6 @@ def push_record(
     breaker.succeeded()
     rec.pushed_hash, rec.pushed_at = digest, utcnow()
     rec.state, rec.message = SyncState.SYNCED, ""
-    db.session.flush()
     return done
 
 
