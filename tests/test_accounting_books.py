@@ -23,6 +23,7 @@ from portal.models import (
     Voucher,
 )
 from portal.models.types import utcnow
+from portal.services.accounting import customers as accounting_customers
 from portal.services.accounting import map as m
 from tests.accounting_helpers import (
     book,
@@ -327,9 +328,12 @@ def _reckon_customer(sandbox, accounts, name, email=None):
     return answer.json()["id"]
 
 
+@pytest.mark.parametrize("matching", ["one read of the book", "a lookup per patient"])
 def test_existing_customers_matched_decisions_and_removals(
-    linked_clinic, sandbox, run_worker, post, client
+    linked_clinic, sandbox, run_worker, post, client, monkeypatch, matching
 ):
+    if matching == "a lookup per patient":  # as for a book with more customers than is cheap
+        monkeypatch.setattr(accounting_customers, "PER_PAGE", 0)
     clinic, accounts = linked_clinic["clinic"], linked_clinic["accounts"]
     cliniko = cliniko_account(sandbox, accounts)
     invoiced = {i["patient_id"] for i in cliniko.table("invoices") if not i["archived_at"]}
@@ -342,7 +346,11 @@ def test_existing_customers_matched_decisions_and_removals(
         cliniko.table("patients").update(p, {"email": "family@example.com"})
     _reckon_customer(sandbox, accounts, "The Family Account", "family@example.com")
     configure(clinic)
+    seq = last_seq(sandbox)
     run = run_job(clinic, run_worker, full=True)
+    log = [e for e in sandbox.requests_log("reckon") if e["seq"] > seq]
+    searches = [e for e in log if e["path"].endswith("/customers") and "filter=" in e["query"]]
+    assert bool(searches) == (matching == "a lookup per patient")
     by_id = {r.cliniko_id: r for r in records("customer")}
     assert by_id[known["id"]].reckon_id == existing  # linked, not duplicated
     names = [c["name"] for c in book(sandbox, accounts).customers.values()]

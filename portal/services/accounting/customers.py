@@ -10,10 +10,12 @@ merged into one customer.
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from portal.clients.errors import ValidationError
 from portal.clients.reckon_models import Customer
+from portal.clients.reckon_transport import PER_PAGE
 from portal.extensions import db
 from portal.models import Clinic, EntityKind, SyncRecord, SyncState, User
 from portal.services import DomainError
@@ -85,10 +87,18 @@ class CustomerIndex:
 
 
 def prepare_matching(env: SyncEnv, rows: list[dict[str, Any]]) -> None:
-    """Many patients not yet linked: one read of the book's customers beats two per patient."""
+    """Patients not yet linked are matched against one read of the book's customers when that
+    is cheaper than looking each one up (an email and a name search each): always for many
+    patients; for a few, when the book's customers fit in as many pages as there are patients
+    (else the lookups are used, after that many pages and one more read for nothing)."""
     new = [r for r in rows if not (env.customers.get(str(r["id"])) or _NEW).reckon_id]
     if len(new) > BULK_MATCH_THRESHOLD:
         env.customer_index = CustomerIndex(list(env.reckon.iter_customers(env.book_id)))
+    elif new:
+        most = len(new) * PER_PAGE
+        customers = list(islice(env.reckon.iter_customers(env.book_id), most + 1))
+        if len(customers) <= most:
+            env.customer_index = CustomerIndex(customers)
 
 
 class _New:
