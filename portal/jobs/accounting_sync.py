@@ -44,6 +44,13 @@ KIND = "accounting.sync"
 PREVIEW = "accounting.preview"
 MAX_RETRY_DELAY = 3600.0
 PHASES = 5
+CLAIM_EVERY = 50  # records claimed (one commit) before they are sent: see SyncEnv.claim_records
+CLAIMED = {
+    "invoice": EntityKind.INVOICE,
+    "payment": EntityKind.PAYMENT,
+    "sale": EntityKind.VOUCHER_SALE,
+    "breakage": EntityKind.BREAKAGE,
+}
 Work = list[tuple[str, str, Any]]  # (item ref, label, what the phase's handler takes)
 
 
@@ -270,7 +277,15 @@ class _Phases:
                 raise
 
         items = [WorkItem(ref=ref, label=label, payload=p) for ref, label, p in work]
-        self.ctx.process(iter(items), one)
+        for start in range(0, len(items), CLAIM_EVERY):
+            chunk = items[start : start + CLAIM_EVERY]
+            if not self.env.dry:
+                self.env.claim_records([r for i in chunk if (r := _claimable(i.ref))])
+            self.ctx.process(iter(chunk), one)  # ends with the chunk's outcomes committed
+            if self.ctx.cancelled:
+                break
+        if not self.env.dry:
+            self.env.release_claim()
         if entity and not self.ctx.is_retry and not self.ctx.cancelled and not self.env.dry:
             self._advance(entity, [stamp(p) for _, _, p in work], failed)
 
@@ -284,6 +299,14 @@ class _Phases:
             stamps = [t for t in stamps if t <= limit] or []
         src.advance_watermark(self.ctx.clinic, entity, stamps)
         db.session.commit()
+
+
+def _claimable(ref: str) -> tuple[str, str] | None:
+    """The record a work item creates, when it is of a kind claimed many at a time. Items and
+    customers are few, and a customer's matching reads `attempted_at`: they are not claimed."""
+    prefix, _, key = ref.partition(":")
+    kind = CLAIMED.get(prefix)
+    return (kind, key) if kind else None
 
 
 def _stamp(item: Any) -> datetime | None:

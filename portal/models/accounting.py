@@ -142,6 +142,19 @@ class SyncRecord(ClinicOwned, db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class SyncClaim(ClinicOwned, db.Model):  # type: ignore[name-defined]
+    """Records a sync is about to create in Reckon, committed once for many of them: while a
+    claim exists, its records may have reached Reckon, so a later run that finds one (its run
+    died) looks them up by reference before it creates any. `refs` are "kind:cliniko id"."""
+
+    __tablename__ = "sync_claim"
+    __table_args__ = (Index("ix_sync_claim_clinic", "clinic_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class SyncWatermark(ClinicOwned, db.Model):  # type: ignore[name-defined]
     """The newest Cliniko `updated_at` fully handled, per entity, for incremental runs."""
 

@@ -20,7 +20,14 @@ from portal.clients.cliniko_models import BillableItem, Product
 from portal.clients.errors import ValidationError
 from portal.clients.reckon import ReckonClient
 from portal.extensions import db
-from portal.models import AccountingSettings, Clinic, EntityKind, SyncRecord, SyncState
+from portal.models import (
+    AccountingSettings,
+    Clinic,
+    EntityKind,
+    SyncClaim,
+    SyncRecord,
+    SyncState,
+)
 from portal.services.accounting import map as m
 from portal.services.accounting.push import (
     Breaker,
@@ -30,6 +37,7 @@ from portal.services.accounting.push import (
     push_record,
     records_by_id,
 )
+from portal.tenancy import owned
 
 VOUCHER_ITEM_KEY = "voucher"  # the one Reckon item every voucher line uses
 
@@ -77,6 +85,9 @@ class SyncEnv:
     business_zones: dict[str, str] = field(default_factory=dict)  # Cliniko business id → IANA
     emails: Counter[str] = field(default_factory=Counter)  # patients per email, this run's view
     customer_index: Any = None  # customers.CustomerIndex when a run matches many patients
+    # Records claimed (kind, Cliniko id) and not yet sent: their creates need no checkpoint each.
+    claimed: set[tuple[str, str]] = field(default_factory=set)
+    claim: SyncClaim | None = None
 
     def load_records(self) -> None:
         self.known = {kind: records_by_id(self.clinic, kind) for kind in EntityKind}
@@ -84,7 +95,50 @@ class SyncEnv:
             for records in self.known.values():
                 for rec in records.values():
                     db.session.expunge(rec)
+        else:
+            self._settle_claims()
         self.names = {r.label: r.cliniko_id for r in self.customers.values() if r.label}
+
+    # ---- claims: one checkpoint for many creates (see push.py for one) ------------------------
+    def claim_records(self, refs: list[tuple[str, str]]) -> None:
+        """Before records are sent, mark those that would be created as possibly in Reckon, in
+        one commit: their creates then skip the checkpoint each would otherwise commit. Ends
+        (releases) the previous claim, whose records' outcomes are committed by now."""
+        self.release_claim(commit=False)
+        fresh = [
+            (kind, cid)
+            for kind, cid in refs
+            if (rec := self.known[kind].get(cid)) is None
+            or (rec.reckon_id is None and rec.attempted_at is None)
+        ]
+        if fresh:
+            self.claim = SyncClaim(clinic_id=self.clinic.id, refs=[f"{k}:{c}" for k, c in fresh])
+            db.session.add(self.claim)
+            self.claimed = set(fresh)
+        self.checkpoint()
+
+    def release_claim(self, commit: bool = True) -> None:
+        """The claimed records' outcomes are committed: the claim is no longer needed."""
+        if self.claim is not None:
+            db.session.delete(self.claim)
+            self.claim = None
+            if commit:
+                self.checkpoint()
+        self.claimed = set()
+
+    def _settle_claims(self) -> None:
+        """A claim left by a run that died: its records may be in Reckon, so each is marked as
+        attempted (looked up by reference before any create), then the claim is dropped."""
+        claims = list(db.session.scalars(owned(SyncClaim, self.clinic)))
+        for claim in claims:
+            for ref in claim.refs:
+                kind, _, cliniko_id = ref.partition(":")
+                rec = self.record(kind, cliniko_id)
+                if rec.reckon_id is None and rec.attempted_at is None:
+                    rec.attempted_at = claim.created_at
+            db.session.delete(claim)
+        if claims:
+            self.checkpoint()
 
     @property
     def items(self) -> dict[str, SyncRecord]:
@@ -105,7 +159,10 @@ class SyncEnv:
         digest = m.payload_hash(push.body)
         if self.dry:
             return self._would(rec, digest, action)
-        return push_record(rec, push, digest, self.breaker, self.checkpoint)
+        claimed = (rec.kind, rec.cliniko_id) in self.claimed
+        self.claimed.discard((rec.kind, rec.cliniko_id))  # a second push checkpoints as usual
+        checkpoint = _claimed if claimed else self.checkpoint
+        return push_record(rec, push, digest, self.breaker, checkpoint)
 
     def _would(self, rec: SyncRecord, digest: str, action: str | None) -> str:
         if rec.reckon_id and rec.pushed_hash == digest and rec.state == SyncState.SYNCED:
@@ -126,6 +183,10 @@ class SyncEnv:
         for name, value in defaults.items():
             setattr(rec, name, value)
         return rec
+
+
+def _claimed() -> None:
+    """The checkpoint of a claimed record: its claim is committed already."""
 
 
 def id_of(found: Any) -> str | None:
