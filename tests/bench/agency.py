@@ -145,8 +145,50 @@ def _wait_for_workers(count: int, procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # it has exited
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (gunicorn's work is in its worker process)."""
+    total = _cpu(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                total += _cpu(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def _postgres_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL process on this machine (its backends and helpers)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if stat.read_bytes().startswith(b"postgres"):
+                found[int(stat.parent.name)] = _cpu(int(stat.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+@dataclass
+class OtherCpu:
+    """What the processes beside the workers used while the syncs ran, on the same cores."""
+
+    sandbox: float = 0.0
+    web: float = 0.0
+    postgres: float = 0.0
+
+    def line(self) -> str:
+        return (
+            f"beside the workers on the same cores: sandbox {self.sandbox:.1f} s, "
+            f"web {self.web:.1f} s, PostgreSQL {self.postgres:.1f} s of CPU"
+        )
 
 
 # ---- setting the agency up ----------------------------------------------------------------------
@@ -269,6 +311,7 @@ class Outcome:
     cpu: float
     records: int
     cliniko_calls: dict[int, int]  # clinic id → Cliniko requests during the run
+    others: OtherCpu = field(default_factory=OtherCpu)
 
 
 def _wait_for_syncs(run_ids: list[int], timeout: float) -> list[JobRun]:
@@ -327,6 +370,7 @@ def _report(
         f"{cores} cores; {len(waits)} purchases (p50 {statistics.median(waits or [0]):.2f} s); "
         f"Cliniko {LIMIT} per {window:g} s"
     )
+    print(out.others.line())
     print(
         f"agency bench: clinics={args.clinics} workers={args.workers} wall={wall:.1f} "
         f"rate_bound={rate_bound:.1f} cpu_bound={cpu_bound:.1f} ratio={ratio:.2f} "
@@ -416,7 +460,8 @@ def _run(
     workers = [_start([sys.executable, "worker.py"], env) for _ in range(args.workers)]
     procs.extend(workers)
     _wait_for_workers(args.workers, workers)
-    cpu_before = {w.pid: _cpu(w.pid) for w in workers}
+    cpu_before = {p.pid: _tree_cpu(p.pid) for p in procs}
+    pg_before = _postgres_cpu()
     state = requests.get(f"{sandbox}/_sandbox/state", timeout=30).json()["clinics"]
     keys = [c["vaocherapp"]["api_key"] for c in state if c["agency"] == "Bench Agency"]
     purchases = Purchases(sandbox, keys, args.purchase_every)
@@ -433,11 +478,17 @@ def _run(
     runs = _wait_for_syncs(run_ids, args.timeout)
     purchases.stop.set()
     feeder.join()
-    cpu = sum(_cpu(w.pid) - cpu_before[w.pid] for w in workers)
+    cpu = sum(_tree_cpu(w.pid) - cpu_before[w.pid] for w in workers)
+    sandbox_proc, web_proc = procs[0], procs[1]
+    others = OtherCpu(
+        sandbox=_tree_cpu(sandbox_proc.pid) - cpu_before[sandbox_proc.pid],
+        web=_tree_cpu(web_proc.pid) - cpu_before[web_proc.pid],
+        postgres=sum(t - pg_before.get(pid, 0.0) for pid, t in _postgres_cpu().items()),
+    )
     waits, lost = _latencies(purchases, timeout=120)
     log = [e for e in _log(sandbox) if e["seq"] > seq]
     records = db.session.scalar(db.select(db.func.count(SyncRecord.id))) or 0
-    outcome = Outcome(runs, t0, cpu, records, _cliniko_calls(log, clinics, sandbox))
+    outcome = Outcome(runs, t0, cpu, records, _cliniko_calls(log, clinics, sandbox), others)
     _report(args, outcome, waits, lost, log)
 
 
