@@ -263,12 +263,10 @@ class _Phases:
         def one(item: WorkItem) -> str:
             try:
                 return handle(item.payload)
-            except Unchanged as exc:
-                save()  # facts noted on the way (e.g. "now paid") still count
-                raise ItemSkipped(str(exc)) from None
+            except Unchanged as exc:  # facts noted on the way (e.g. "now paid") still count
+                raise ItemSkipped(str(exc), keep=not self.env.dry) from None
             except NeedsAction as exc:
-                save()
-                raise ItemSkipped(f"Needs action: {exc}") from None
+                raise ItemSkipped(f"Needs action: {exc}", keep=not self.env.dry) from None
             except Exception as exc:
                 save()
                 failed.append(stamp(item.payload))

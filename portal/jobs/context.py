@@ -36,7 +36,12 @@ class WorkItem:
 
 
 class ItemSkipped(Exception):
-    """Raised by an item handler when there is nothing to do; the message says why."""
+    """Raised by an item handler when there is nothing to do; the message says why. What the
+    handler wrote is rolled back, unless it asks to `keep` it (facts noted on the way)."""
+
+    def __init__(self, message: str = "", keep: bool = False) -> None:
+        super().__init__(message)
+        self.keep = keep
 
 
 @dataclass(frozen=True)
@@ -199,7 +204,8 @@ class RunContext:
                 return
             outcome, message = ItemOutcome.OK, result or ""
         except ItemSkipped as skip:
-            db.session.rollback()
+            if not skip.keep:
+                db.session.rollback()
             outcome, message = ItemOutcome.SKIPPED, str(skip)
         except Exception as exc:  # one bad item must never end the run
             db.session.rollback()
