@@ -490,3 +490,45 @@ def test_prices_go_out_in_cents_with_clinikos_total():
     assert line.price == Decimal("90.00")
     assert m.cents(line.price * line.quantity) - line.discount == Decimal("90.00")
     assert tax == Decimal("8.18")
+
+
+def test_a_patient_claimed_by_a_run_that_died_is_still_matched(
+    linked_clinic, sandbox, run_worker, monkeypatch
+):
+    from portal.services.accounting import push as accounting_push
+
+    clinic, accounts = linked_clinic["clinic"], linked_clinic["accounts"]
+    cliniko = cliniko_account(sandbox, accounts)
+    invoiced = {i["patient_id"] for i in cliniko.table("invoices") if not i["archived_at"]}
+    known = next(p for p in cliniko.table("patients") if p["id"] in invoiced and p.get("email"))
+    existing = _reckon_customer(
+        sandbox, accounts, f"{known['first_name']} {known['last_name']}", known["email"]
+    )
+    configure(clinic)
+    real = accounting_push._write
+    died = []
+
+    def die_after_a_create(rec, push, checkpoint):
+        if rec.kind == "customer" and not died and rec.cliniko_id != known["id"]:
+            create = push.create
+
+            def create_then_die():
+                create()
+                died.append(rec.cliniko_id)
+                db.session.rollback()  # killed: only the claim was committed
+                raise SystemExit("worker died")
+
+            push = accounting_push.Push(push.body, push.find, create_then_die, push.update)
+        return real(rec, push, checkpoint)
+
+    monkeypatch.setattr(accounting_push, "_write", die_after_a_create)
+    first = run_job(clinic, run_worker, full=True)
+    assert died, first.message
+    assert first.status != JobStatus.SUCCEEDED
+    monkeypatch.setattr(accounting_push, "_write", real)
+    assert run_job(clinic, run_worker, full=True).status == JobStatus.SUCCEEDED
+    by_id = {r.cliniko_id: r for r in records("customer")}
+    assert by_id[known["id"]].reckon_id == existing  # matched, not created as a namesake
+    customers = book(sandbox, accounts).customers.values()
+    ours = [c for c in customers if c.get("notes") == f"Cliniko patient {died[0]}"]
+    assert len(ours) == 1  # the one created before the crash was found, not created again

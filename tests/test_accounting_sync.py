@@ -131,9 +131,10 @@ def test_invoice_paid_from_account_credit_is_closed_in_reckon(synced, sandbox, r
     assert receipts[0]["ledgerAccount"]["name"] == "Cliniko Clearing"
 
 
+@pytest.mark.parametrize("kind", ["invoice", "customer"])
 @pytest.mark.parametrize("death", ["the run unwinds", "nothing more is committed"])
 def test_crash_between_create_and_cross_reference_makes_no_duplicate(
-    linked_clinic, sandbox, run_worker, monkeypatch, death
+    linked_clinic, sandbox, run_worker, monkeypatch, death, kind
 ):
     clinic, accounts = linked_clinic["clinic"], linked_clinic["accounts"]
     configure(clinic)
@@ -144,13 +145,13 @@ def test_crash_between_create_and_cross_reference_makes_no_duplicate(
         create = push.create
 
         def create_then_die():
-            create()  # Reckon has the invoice; the worker dies before we record it
+            create()  # Reckon has the record; the worker dies before we record it
             crashes["n"] += 1
             if death == "nothing more is committed":  # killed: only the claim was committed
                 db.session.rollback()
             raise SystemExit("worker died")
 
-        if rec.kind == "invoice" and not crashes["n"]:
+        if rec.kind == kind and not crashes["n"]:
             push = accounting_push.Push(push.body, push.find, create_then_die, push.update)
         return real(rec, push, checkpoint)
 
@@ -161,13 +162,19 @@ def test_crash_between_create_and_cross_reference_makes_no_duplicate(
     monkeypatch.setattr(accounting_push, "_write", real)
     run = run_job(clinic, run_worker, full=True)
     assert run.status == JobStatus.SUCCEEDED, run.message
+    books = book(sandbox, accounts)
     refs = Counter(
         i["reference"]
-        for i in book(sandbox, accounts).invoices.values()
+        for i in books.invoices.values()
         if (i.get("reference") or "").startswith("CLINIKO-INV-")
     )
     assert refs
     assert max(refs.values()) == 1
+    patients = Counter(c.get("notes") for c in books.customers.values())
+    assert max(n for notes, n in patients.items() if (notes or "").startswith("Cliniko")) == 1
+    synced = {r.cliniko_id: r.reckon_id for r in records("customer")}
+    assert all(synced.values())
+    assert len(set(synced.values())) == len(synced)
 
 
 def test_reckon_outage_ends_partial_then_a_later_run_completes(

@@ -46,6 +46,7 @@ MAX_RETRY_DELAY = 3600.0
 PHASES = 5
 CLAIM_EVERY = 50  # records claimed (one commit) before they are sent: see SyncEnv.claim_records
 CLAIMED = {
+    "customer": EntityKind.CUSTOMER,
     "invoice": EntityKind.INVOICE,
     "payment": EntityKind.PAYMENT,
     "sale": EntityKind.VOUCHER_SALE,
@@ -300,8 +301,8 @@ class _Phases:
 
 
 def _claimable(ref: str) -> tuple[str, str] | None:
-    """The record a work item creates, when it is of a kind claimed many at a time. Items and
-    customers are few, and a customer's matching reads `attempted_at`: they are not claimed."""
+    """The record a work item creates, when it is of a kind claimed many at a time (items are
+    few: each keeps its own checkpoint)."""
     prefix, _, key = ref.partition(":")
     kind = CLAIMED.get(prefix)
     return (kind, key) if kind else None

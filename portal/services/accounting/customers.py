@@ -54,6 +54,8 @@ def sync_customer(env: SyncEnv, row: dict[str, Any]) -> str:
     rec.details = {**(rec.details or {}), "email": _email(row)}
     if rec.state == SyncState.NEEDS_DECISION:
         raise NeedsDecision(rec.message)
+    if not rec.reckon_id and rec.attempted_at and not rec.details.get("create_new"):
+        _recover(env, rec, row)  # a run died around its create (or its claim)
     if not rec.reckon_id and not rec.attempted_at and not rec.details.get("create_new"):
         _match(env, rec, row)
     if rec.details.get("matched"):
@@ -159,6 +161,21 @@ def _match(env: SyncEnv, rec: SyncRecord, row: dict[str, Any]) -> None:
     )
     # TODO(issue 13): raise a "needs a decision" problem here (kind accounting.customer_decision).
     raise NeedsDecision(rec.message)
+
+
+def _recover(env: SyncEnv, rec: SyncRecord, row: dict[str, Any]) -> None:
+    """After a run died, the patient's customer may be in Reckon: ours carries the patient's
+    note under the plain or the told-apart name. Found, it is linked; not found, the patient is
+    matched as if never sent (a claimed patient may never have been)."""
+    marker = f"Cliniko patient {rec.cliniko_id}"
+    for taken in (False, True):
+        found = env.reckon.find_customer_by_name(
+            env.book_id, m.customer_name(row, env.settings, taken)
+        )
+        if found is not None and (found.notes or "") == marker:
+            rec.reckon_id, rec.label = found.id, found.name
+            return
+    rec.attempted_at = None
 
 
 def _link(rec: SyncRecord, customer: Customer) -> None:

@@ -3,8 +3,8 @@ create twice.
 
 A create is preceded by a checkpoint (`attempted_at` committed by the caller), so after a crash
 between Reckon's 201 and our commit the next attempt finds the record by its reference first.
-Invoices, payments and voucher postings are claimed fifty at a time instead (one commit, see
-`SyncEnv.claim_records`): a claim left by a dead run marks its records as attempted.
+Customers, invoices, payments and voucher postings are claimed fifty at a time instead (one
+commit, see `SyncEnv.claim_records`): a claim left by a dead run marks them as attempted.
 """
 
 from __future__ import annotations
