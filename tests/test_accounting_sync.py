@@ -11,11 +11,13 @@ import pytest
 import requests
 
 from portal.clients.cliniko import ClinikoClient
+from portal.clients.errors import Unavailable
 from portal.extensions import db
 from portal.jobs.queue import get_queue
 from portal.jobs.start import retry_failed_later
 from portal.models import JobItem, JobRun, JobStatus, RetryMode, SyncState
 from portal.services.accounting import push as accounting_push
+from portal.services.accounting import source as accounting_source
 from tests.accounting_helpers import (
     book,
     cliniko_account,
@@ -175,6 +177,35 @@ def test_crash_between_create_and_cross_reference_makes_no_duplicate(
     synced = {r.cliniko_id: r.reckon_id for r in records("customer")}
     assert all(synced.values())
     assert len(set(synced.values())) == len(synced)
+
+
+def test_invoice_lines_read_beside_the_customers_and_no_invoice_goes_without_them(
+    linked_clinic, sandbox, run_worker, monkeypatch
+):
+    clinic, accounts = linked_clinic["clinic"], linked_clinic["accounts"]
+    configure(clinic)
+    real = accounting_source.read_lines
+    seen: dict[str, object] = {}
+
+    def lines_then_cliniko_fails(cliniko, invoices, stopped):
+        seen["thread"] = threading.current_thread().name
+        time.sleep(0.5)  # long enough for customers to be sent meanwhile
+        raise Unavailable("Cliniko is unreachable; try again later.", service="Cliniko")
+
+    monkeypatch.setattr(accounting_source, "read_lines", lines_then_cliniko_fails)
+    first = run_job(clinic, run_worker, full=True)
+    assert seen["thread"] != threading.main_thread().name  # read on a thread of its own
+    assert first.status == JobStatus.FAILED
+    assert "Cliniko is unreachable" in first.message
+    books = book(sandbox, accounts)
+    assert books.customers  # sent while the lines were being read
+    assert not [i for i in books.invoices.values() if str(i.get("reference")).startswith("CLINIKO")]
+    monkeypatch.setattr(accounting_source, "read_lines", real)
+    run = run_job(clinic, run_worker, full=True)
+    assert run.status == JobStatus.SUCCEEDED, run.message
+    refs = Counter(str(i.get("reference")) for i in book(sandbox, accounts).invoices.values())
+    assert refs
+    assert max(refs.values()) == 1
 
 
 def test_reckon_outage_ends_partial_then_a_later_run_completes(

@@ -9,7 +9,9 @@ The preview job (`accounting.preview`) runs the same phases without writing anyt
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -135,8 +137,9 @@ class _Phases:
     def _since(self, entity: str) -> datetime | None:
         return src.since(self.ctx.clinic, entity, self.full or self.env.dry)
 
-    def _read(self, cliniko: Any) -> tuple[Work, Work, Work, dict[str, list[Any]]]:
-        """What changed in Cliniko: items, customers and invoices to check, and invoice lines."""
+    def _read(self, cliniko: Any) -> tuple[Work, Work, Work, list[Any]]:
+        """What changed in Cliniko: items, customers and invoices to check, and the invoices
+        whose lines are to be read."""
         self.ctx.note("Reading changes from Cliniko…")
         settings = self.settings
         items = src.read_items(cliniko, self._since("items")) if settings.sync_items else []
@@ -161,11 +164,24 @@ class _Phases:
             item_work,
             [(f"customer:{k}", _name(r), r) for k, r in patients.items()],
             [(f"invoice:{i.id}", f"Invoice #{i.number}", i) for i in invoices],
-            src.read_lines(cliniko, invoices),
+            invoices,
         )
 
     def run(self, cliniko: Any) -> None:
-        items, customers, invoices, lines = self._read(cliniko)
+        items, customers, invoices, read = self._read(cliniko)
+        # The invoices' lines (the biggest read, bound by Cliniko's rate limit) are read on
+        # another thread while items and customers go to Reckon: the Cliniko client is that
+        # thread's alone meanwhile, and it touches no database. No invoice is sent before
+        # every line has arrived; a failed read fails the run there, as before.
+        stop = threading.Event()
+        with ThreadPoolExecutor(1, thread_name_prefix=f"lines-{self.ctx.run_id}") as reader:
+            pending = reader.submit(src.read_lines, cliniko, read, stop.is_set)
+            try:
+                self._push(items, customers, invoices, pending)
+            finally:
+                stop.set()  # a run that ends early stops reading what it will not use
+
+    def _push(self, items: Work, customers: Work, invoices: Work, pending: Future[Any]) -> None:
         # A retry counts only what it will process: the rest was done by the runs it retries.
         self.ctx.set_total(sum(self.ctx.wants(w[0]) for w in items + customers + invoices))
         self._phase(
@@ -180,6 +196,14 @@ class _Phases:
                 lambda r: sync_customer(self.env, r),
                 src.patient_updated_at,
             )
+        if not pending.done():
+            self.ctx.note("Reading invoice lines from Cliniko…")
+        while not pending.done():
+            if self.ctx.stop_requested():
+                self.ctx.cancelled = True
+                return
+            wait([pending], timeout=1.0)
+        lines = pending.result()
         self._phase(
             3,
             "invoices",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -84,16 +84,25 @@ def read_invoices(
     return [i for i in rows if not (sync_from and i.issue_date and i.issue_date < sync_from)]
 
 
-def read_lines(cliniko: ClinikoClient, invoices: list[Invoice]) -> dict[str, list[InvoiceItem]]:
-    """Lines of these invoices: per invoice when few, else one bulk read of every line."""
+def read_lines(
+    cliniko: ClinikoClient,
+    invoices: list[Invoice],
+    stopped: Callable[[], bool] = lambda: False,
+) -> dict[str, list[InvoiceItem]]:
+    """Lines of these invoices: per invoice when few, else one bulk read of every line. Once
+    `stopped()` (the run ended early), it stops reading and what it returns is incomplete."""
     wanted = {i.id for i in invoices if not i.archived_at}
     lines: dict[str, list[InvoiceItem]] = defaultdict(list)
     if len(wanted) > BULK_LINES_THRESHOLD:
         for line in cliniko.iter_invoice_items():
+            if stopped():
+                break
             if line.invoice_id in wanted:
                 lines[line.invoice_id].append(line)
         return dict(lines)
     for invoice_id in wanted:
+        if stopped():
+            break
         lines[invoice_id] = list(cliniko.iter_invoice_items(invoice_id=invoice_id))
     return dict(lines)
 
