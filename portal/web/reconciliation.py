@@ -171,11 +171,8 @@ def columns(batch_id: int) -> str | BaseResponse | tuple[str, int]:
     return page, status
 
 
-def _show_context(batch: ReconciliationBatch) -> dict[str, object]:
-    wanted = request.args.get("class", "")
-    wanted = wanted if wanted in CLASS_LABELS else ""
-    rows_page = paginate(rows_query(batch, wanted, by_voucher=True), ROWS_PER_PAGE)
-    summary = plan_summary(batch) if batch.totals else None
+def _status_context(batch: ReconciliationBatch) -> dict[str, object]:
+    """What the status region needs: all a poll reads while a run goes on (each second)."""
     plan_run = db.session.get(JobRun, batch.plan_run_id) if batch.plan_run_id else None
     apply_run = db.session.get(JobRun, batch.apply_run_id) if batch.apply_run_id else None
     return {
@@ -183,6 +180,16 @@ def _show_context(batch: ReconciliationBatch) -> dict[str, object]:
         "plan_run": plan_run,
         "apply_run": apply_run,
         "live": _is_live(batch, plan_run, apply_run),
+    }
+
+
+def _show_context(batch: ReconciliationBatch) -> dict[str, object]:
+    wanted = request.args.get("class", "")
+    wanted = wanted if wanted in CLASS_LABELS else ""
+    rows_page = paginate(rows_query(batch, wanted, by_voucher=True), ROWS_PER_PAGE)
+    summary = plan_summary(batch) if batch.totals else None
+    return {
+        **_status_context(batch),
         "rows_page": rows_page,
         "lines": voucher_lines(batch, rows_page.items),
         "summary": summary,
@@ -217,11 +224,12 @@ def show(batch_id: int) -> str | tuple[str, int]:
     plan out of band, with 286 so the polling stops)."""
     require(Capability.VIEW)
     batch = owned_or_404(ReconciliationBatch, current_clinic(), batch_id)
-    context = _show_context(batch)
     if htmx and not htmx.boosted:
-        page = render_template("reconciliation/_batch_poll.html", **context)
-        return (page, 200) if context["live"] else (page, 286)
-    return render_template("reconciliation/show.html", **context)
+        status = _status_context(batch)
+        if status["live"]:  # the plan (and whether it is out of date) waits for the run's end
+            return render_template("reconciliation/_batch_poll.html", **status), 200
+        return render_template("reconciliation/_batch_poll.html", **_show_context(batch)), 286
+    return render_template("reconciliation/show.html", **_show_context(batch))
 
 
 def _plan_again(batch: ReconciliationBatch, notice: str) -> str:
