@@ -52,6 +52,14 @@ class Limiter(Protocol):
     def pause_for(self, seconds: float) -> None: ...
 
 
+def too_busy(name: str, wait: float) -> RateLimited:
+    """What a caller that may not wait `wait` seconds for a slot is told."""
+    return RateLimited(
+        f"{name} is busy: too many requests right now. Try again in {math.ceil(wait)} seconds.",
+        retry_after=wait,
+    )
+
+
 class RateLimiter:
     """Sliding-window log limiter, thread-safe; also honours server-announced pauses."""
 
@@ -83,11 +91,7 @@ class RateLimiter:
                     self._slots.append(slot)
                     return slot
             if waited + wait > max_wait:
-                raise RateLimited(
-                    f"{self.name} is busy: too many requests right now. "
-                    f"Try again in {math.ceil(wait)} seconds.",
-                    retry_after=wait,
-                )
+                raise too_busy(self.name, wait)
             self._sleep(wait)
             waited += wait
 
@@ -186,11 +190,7 @@ class RedisRateLimiter:
                 return Slot(float(value), waited, ref=member)
             wait = float(value)
             if waited + wait > max_wait:
-                raise RateLimited(
-                    f"{self.name} is busy: too many requests right now. "
-                    f"Try again in {math.ceil(wait)} seconds.",
-                    retry_after=wait,
-                )
+                raise too_busy(self.name, wait)
             # Sleep a little past the edge: another process may take the slot that frees.
             self._sleep(wait + 0.001)
             waited += wait
@@ -250,11 +250,7 @@ class SharedPause:
             if wait <= 0:
                 return Slot(now, waited)
             if waited + wait > max_wait:
-                raise RateLimited(
-                    f"{self.name} is busy: too many requests right now. "
-                    f"Try again in {math.ceil(wait)} seconds.",
-                    retry_after=wait,
-                )
+                raise too_busy(self.name, wait)
             self._sleep(wait)
             waited += wait
             self._checked = -math.inf  # the pause may have been made longer meanwhile
