@@ -13,7 +13,7 @@ import requests
 from portal.clients.cliniko import ClinikoClient
 from portal.clients.errors import Unavailable
 from portal.extensions import db
-from portal.jobs.queue import get_queue
+from portal.jobs.queue import Priority, get_queue
 from portal.jobs.start import retry_failed_later
 from portal.models import JobItem, JobRun, JobStatus, RetryMode, SyncState
 from portal.services.accounting import push as accounting_push
@@ -243,7 +243,7 @@ def test_reckon_unreachable_before_the_first_record_is_retried_later(
     requests.delete(f"{sandbox.url}/_sandbox/faults", timeout=5).raise_for_status()
     assert first.status == JobStatus.FAILED
     assert "The unfinished work is retried automatically in 60 s." in first.message
-    assert get_queue().scheduled_job_registry.count == 1
+    assert get_queue(Priority.INTERACTIVE).scheduled_job_registry.count == 1
     retry_failed_later(first.id)  # what the scheduler runs a minute later
     run_worker()
     db.session.expire_all()

@@ -36,7 +36,9 @@ def manager(demo):
 
 
 def _origin(run: JobRun) -> str:
-    job = get_queue().fetch_job(run.rq_job_id) or get_queue(Priority.BULK).fetch_job(run.rq_job_id)
+    job = get_queue(Priority.INTERACTIVE).fetch_job(run.rq_job_id) or get_queue(
+        Priority.BULK
+    ).fetch_job(run.rq_job_id)
     assert job is not None
     return job.origin
 
@@ -133,3 +135,17 @@ def test_a_queued_run_says_how_many_runs_are_ahead(clinics, login, client, manag
     page = client.get(f"/c/bondi-physio/jobs/{mine.id}/progress").get_data(as_text=True)
     # Workers take the interactive run first, then the bulk runs queued before this one.
     assert f"Queued behind {len(others) + 1} runs." in page
+
+
+def test_the_hourly_figures_refresh_waits_behind_peoples_work_and_alerts_do_not(app, demo):
+    from datetime import UTC, datetime
+
+    from rq.job import Job
+
+    from portal.jobs.alerts import queue_problem_jobs
+
+    queue_problem_jobs(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    alerts = Job.fetch("alerts-202611300900", connection=get_redis())
+    refresh = Job.fetch("problems-refresh-2026113009", connection=get_redis())
+    assert alerts.origin == queue_name(Priority.INTERACTIVE)
+    assert refresh.origin == queue_name(Priority.BULK)

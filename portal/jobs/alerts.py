@@ -14,7 +14,7 @@ from portal.services.problems.alerts import send_due_alerts
 from portal.services.problems.state import refresh_state_problems
 from portal.services.problems.workflow import wake_snoozed
 
-from .queue import get_queue
+from .queue import Priority, get_queue
 
 SEND_ALERTS = "portal.jobs.alerts.send_alerts"
 REFRESH_PROBLEMS = "portal.jobs.alerts.refresh_problems"
@@ -41,10 +41,11 @@ def refresh_problems() -> int:
 def queue_problem_jobs(now: datetime) -> None:
     """Called by the tick: alerts every minute, the state refresh once an hour (job ids name the
     minute and the hour, so a second tick in the same minute queues nothing twice)."""
-    queue = get_queue()
+    alerts = get_queue(Priority.INTERACTIVE)  # a critical problem is mailed within the minute
     minute = f"alerts-{now:%Y%m%d%H%M}"
-    if queue.fetch_job(minute) is None:
-        queue.enqueue(SEND_ALERTS, job_id=minute, result_ttl=600, failure_ttl=86400)
+    if alerts.fetch_job(minute) is None:
+        alerts.enqueue(SEND_ALERTS, job_id=minute, result_ttl=600, failure_ttl=86400)
+    refresh = get_queue(Priority.BULK)  # every clinic's figures: waits behind people's work
     hour = f"problems-refresh-{now:%Y%m%d%H}"
-    if now.minute == 0 and queue.fetch_job(hour) is None:
-        queue.enqueue(REFRESH_PROBLEMS, job_id=hour, result_ttl=3600, failure_ttl=86400)
+    if now.minute == 0 and refresh.fetch_job(hour) is None:
+        refresh.enqueue(REFRESH_PROBLEMS, job_id=hour, result_ttl=3600, failure_ttl=86400)

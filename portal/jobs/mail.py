@@ -8,14 +8,15 @@ from flask import current_app
 from portal.extensions import db
 from portal.services.onboarding.credentials import send_password_reset
 
-from .queue import get_queue
+from .queue import Priority, get_queue
 
 SEND_RESET = "portal.jobs.mail.send_reset"
 
 
 def queue_password_reset(email: str, base_url: str) -> None:
     """Queue the reset email for `email` (the job finds out whether it has an account)."""
-    get_queue().enqueue(SEND_RESET, email, base_url, result_ttl=600, failure_ttl=86400)
+    queue = get_queue(Priority.INTERACTIVE)  # a person is waiting for this email
+    queue.enqueue(SEND_RESET, email, base_url, result_ttl=600, failure_ttl=86400)
 
 
 def send_reset(email: str, base_url: str) -> str:

@@ -32,7 +32,7 @@ def queue_name(priority: Priority) -> str:
     return base if priority == Priority.INTERACTIVE else f"{base}-bulk"
 
 
-def get_queue(priority: Priority = Priority.INTERACTIVE) -> Queue:
+def get_queue(priority: Priority) -> Queue:
     return Queue(queue_name(priority), connection=get_redis())
 
 

@@ -18,7 +18,7 @@ from portal.services.problems.state import refresh_state_problems
 
 from .context import Heartbeat, RunContext
 from .kinds import get_kind, priority_of
-from .queue import get_queue
+from .queue import Priority, get_queue
 from .slots import ClinicSlot, note_parked, requeue_parked
 from .start import start_follow_up
 
@@ -138,7 +138,8 @@ def _after_run(run: JobRun, retry_wanted: bool | None) -> bool:
     retrying = wanted and attempt < len(delays)
     if retrying:
         delay = delays[attempt]
-        get_queue().enqueue_in(timedelta(seconds=delay), RETRY_LATER, run.id)
+        # Only starts the retry run, which then queues by its own priority.
+        get_queue(Priority.INTERACTIVE).enqueue_in(timedelta(seconds=delay), RETRY_LATER, run.id)
         run.message += f" {RETRIED[kind.retry_mode]} retried automatically in {delay:.0f} s."
         db.session.commit()
     for follow_up in kind.follow_ups:

@@ -24,7 +24,7 @@ from portal.services.vouchers.webhook_intake import INTAKE, clinics_with_strande
 
 from .alerts import queue_problem_jobs
 from .connection_checks import CHECK_KIND
-from .queue import get_queue
+from .queue import Priority, get_queue
 from .runs import sweep_stale_runs
 from .slots import wake_waiting_clinics
 from .start import start_follow_up, start_run
@@ -44,7 +44,7 @@ def ensure_tick(now: datetime | None = None) -> str:
     """Queue the tick for the next minute (a no-op if that minute's tick is already queued)."""
     due = (now or utcnow()).replace(second=0, microsecond=0) + INTERVAL
     job_id = f"schedule-tick-{_slot(due)}"
-    queue = get_queue()
+    queue = get_queue(Priority.INTERACTIVE)  # short, and every schedule waits for it
     if queue.fetch_job(job_id) is None:
         queue.enqueue_at(due, TICK, job_id=job_id, result_ttl=600, failure_ttl=86400)
     return job_id
