@@ -73,15 +73,14 @@ def _init_sessions(app: Flask) -> None:
     """Sessions live in Redis, one key per session that expires when the session goes idle."""
     from datetime import timedelta
 
-    from flask_session import Session
-
     redis = redis_holder.get_or_none_for(app)
     if redis is None:
         return  # no Redis (a bare test app): Flask's signed cookie session
     app.config["SESSION_REDIS"] = redis
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
-    Session(app)
-    app.session_interface.__class__ = _ExpiryOnlyWhenUnchanged
+    app.session_interface = _ExpiryOnlyWhenUnchanged(
+        app, client=redis, key_prefix=app.config["SESSION_KEY_PREFIX"]
+    )
 
 
 class _ExpiryOnlyWhenUnchanged(RedisSessionInterface):
