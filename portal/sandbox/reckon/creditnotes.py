@@ -21,8 +21,8 @@ from .http import (
     reckon,
     require_merge_patch,
 )
-from .invoices import TAX_STATUSES, _lines
-from .money import ZERO, invoice_totals, refresh_customer, settle, settle_credit
+from .invoices import approval_status, read_document
+from .money import ZERO, refresh_customer, settle, settle_credit
 from .resources import Resource, register
 from .seed import iso
 from .store import Book, Record, ref
@@ -31,29 +31,11 @@ from .validate import Checker
 bp = api_blueprint("reckon_creditnotes")
 
 
-def _status(c: Checker, requested: Any, old: Record | None) -> str:
-    """Set only by PATCH [SPEC]; Closed follows from the balance [INF]."""
-    current = old["status"] if old else A.CREDIT_NOTE_INITIAL_STATUS
-    if requested is None or old is None:
-        return current
-    if requested not in ("Draft", "Approved"):
-        c.fail("status", "The status can only be set to Draft or Approved.")
-    elif requested == "Draft" and old["_applied"] > 0:
-        c.fail("status", "A credit note applied to invoices cannot return to Draft.")
-    else:
-        return "Approved" if requested == "Approved" and current == "Closed" else requested
-    return current
-
-
 def build_credit_note(book: Book, body: dict[str, Any], old: Record | None) -> Record:
-    """CreditNoteInput (+ status on PATCH) -> CreditNote."""
-    body = dict(body)
-    requested = body.pop("status", None)
-    c = Checker(body)
-    customer = c.reference("customer", book.customers, required=True)
-    tax_status = c.choice("amountTaxStatus", TAX_STATUSES) or "Inclusive"
-    lines = _lines(book, c, tax_status)
-    total, tax_total = invoice_totals([(a, t) for _, a, t in lines], tax_status)
+    """CreditNoteInput (+ status on PATCH [SPEC]; Closed follows from the balance [INF])."""
+    doc = read_document(book, body)
+    c, customer, tax_status, lines = doc.c, doc.customer, doc.tax_status, doc.lines
+    total, tax_total = doc.total, doc.tax_total
     applied = old["_applied"] if old else ZERO
     if total <= 0:
         c.fail("lineItems", "The credit note total must be greater than zero.")
@@ -73,7 +55,14 @@ def build_credit_note(book: Book, body: dict[str, Any], old: Record | None) -> R
         "balance": total - applied,
         "amountTaxStatus": tax_status,
         "totalTaxAmount": tax_total,
-        "status": _status(c, requested, old),
+        "status": approval_status(
+            c,
+            doc.requested,
+            old,
+            A.CREDIT_NOTE_INITIAL_STATUS,
+            "_applied",
+            "A credit note applied to invoices cannot return to Draft.",
+        ),
         "reference": c.text("reference", max_len=255),
         "accountsReceivableLedgerAccount": ref(receivable) if receivable else None,
         "classification": None,
@@ -85,7 +74,7 @@ def build_credit_note(book: Book, body: dict[str, Any], old: Record | None) -> R
         "createdDateTime": old["createdDateTime"] if old else stamp,
         "lastModifiedDateTime": stamp,
         "_applied": applied,
-        "_input": body,
+        "_input": doc.body,
     }
     c.done()
     if old is None:

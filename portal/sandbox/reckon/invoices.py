@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -136,22 +137,39 @@ def _lines(book: Book, c: Checker, tax_status: str) -> list[tuple[Record, Decima
     return [_line(book, c.child(f"lineItems[{i}]", item), tax_status) for i, item in enumerate(raw)]
 
 
-def _status(c: Checker, requested: Any, old: Record | None) -> str:
-    """The status after a PUT/PATCH; Paid only follows from receipts [INF]."""
-    current = old["status"] if old else A.INVOICE_INITIAL_STATUS
-    if requested is None or old is None:  # InvoiceInput has no status: create is always Draft
+def approval_status(
+    c: Checker, requested: Any, old: Record | None, initial: str, used: str, why_not: str
+) -> str:
+    """An invoice's or a credit note's status after a PUT/PATCH: only Draft or Approved may be
+    asked for (Paid and Closed follow from the money [INF]); one already used (`old[used]` > 0)
+    cannot return to Draft. The body of a create has no status: it starts as `initial`."""
+    current = old["status"] if old else initial
+    if requested is None or old is None:
         return current
     if requested not in ("Draft", "Approved"):
         c.fail("status", "The status can only be set to Draft or Approved.")
-    elif requested == "Draft" and old["_allocated"] > 0:
-        c.fail("status", "An invoice with receipts allocated cannot return to Draft.")
+    elif requested == "Draft" and old[used] > 0:
+        c.fail("status", why_not)
     else:
-        return "Approved" if requested == "Approved" and current == "Paid" else requested
+        return str(requested)
     return current
 
 
-def build_invoice(book: Book, body: dict[str, Any], old: Record | None) -> Record:
-    """InvoiceInput (+ status on update) -> Invoice."""
+@dataclass
+class Document:
+    """What an invoice's and a credit note's bodies share, read and checked."""
+
+    body: dict[str, Any]  # without the status
+    requested: Any  # the status asked for, if any
+    c: Checker
+    customer: Record | None
+    tax_status: str
+    lines: list[tuple[Record, Decimal, Decimal]]  # (line, amount, tax)
+    total: Decimal
+    tax_total: Decimal
+
+
+def read_document(book: Book, body: dict[str, Any]) -> Document:
     body = dict(body)
     requested = body.pop("status", None)
     c = Checker(body)
@@ -159,6 +177,14 @@ def build_invoice(book: Book, body: dict[str, Any], old: Record | None) -> Recor
     tax_status = c.choice("amountTaxStatus", TAX_STATUSES) or "Inclusive"
     lines = _lines(book, c, tax_status)
     total, tax_total = invoice_totals([(a, t) for _, a, t in lines], tax_status)
+    return Document(body, requested, c, customer, tax_status, lines, total, tax_total)
+
+
+def build_invoice(book: Book, body: dict[str, Any], old: Record | None) -> Record:
+    """InvoiceInput (+ status on update) -> Invoice."""
+    doc = read_document(book, body)
+    c, customer, tax_status, lines = doc.c, doc.customer, doc.tax_status, doc.lines
+    total, tax_total = doc.total, doc.tax_total
     allocated = old["_allocated"] if old else ZERO
     if total < 0:
         c.fail("lineItems", A.NEGATIVE_INVOICE)
@@ -171,9 +197,16 @@ def build_invoice(book: Book, body: dict[str, Any], old: Record | None) -> Recor
         "lineItems": [line for line, _, _ in lines],
         "totalAmount": total,
         "totalTaxAmount": tax_total,
-        "status": _status(c, requested, old),
+        "status": approval_status(
+            c,
+            doc.requested,
+            old,
+            A.INVOICE_INITIAL_STATUS,
+            "_allocated",
+            "An invoice with receipts allocated cannot return to Draft.",
+        ),
         "_allocated": allocated,
-        "_input": body,
+        "_input": doc.body,
     }
     c.done()
     if old is None:
