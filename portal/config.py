@@ -59,6 +59,9 @@ class BaseConfig:
     CONNECTION_CHECK_MINUTES = int(os.environ.get("CONNECTION_CHECK_MINUTES", "60"))
     # Accounting sync: when Reckon is down, retry after base * 2**attempt seconds (capped at 1 h).
     ACCOUNTING_RETRY_BASE_SECONDS = int(os.environ.get("ACCOUNTING_RETRY_BASE_SECONDS", "60"))
+    # Reckon writes one sync keeps in flight at once (0: as many as the database allows — one on
+    # SQLite, whose single writer gains nothing from more, 4 on PostgreSQL).
+    ACCOUNTING_WRITES_IN_FLIGHT = int(os.environ.get("ACCOUNTING_WRITES_IN_FLIGHT", "0"))
     ACCOUNTING_RETRY_MAX_ATTEMPTS = int(os.environ.get("ACCOUNTING_RETRY_MAX_ATTEMPTS", "8"))
     # Upstream credentials are encrypted with these Fernet keys (comma-separated, newest first;
     # older keys still decrypt until `flask rotate-encryption-key` re-encrypts everything).

@@ -12,6 +12,7 @@ import requests
 
 from portal.clients.cliniko import ClinikoClient
 from portal.clients.errors import Unavailable
+from portal.clients.reckon import ReckonClient
 from portal.extensions import db
 from portal.jobs.queue import Priority, get_queue
 from portal.jobs.start import retry_failed_later
@@ -136,8 +137,9 @@ def test_invoice_paid_from_account_credit_is_closed_in_reckon(synced, sandbox, r
 @pytest.mark.parametrize("kind", ["invoice", "customer"])
 @pytest.mark.parametrize("death", ["the run unwinds", "nothing more is committed"])
 def test_crash_between_create_and_cross_reference_makes_no_duplicate(
-    linked_clinic, sandbox, run_worker, monkeypatch, death, kind
+    linked_clinic, sandbox, run_worker, monkeypatch, death, kind, app
 ):
+    monkeypatch.setitem(app.config, "ACCOUNTING_WRITES_IN_FLIGHT", 1)  # one at a time
     clinic, accounts = linked_clinic["clinic"], linked_clinic["accounts"]
     configure(clinic)
     real = accounting_push._write
@@ -177,6 +179,49 @@ def test_crash_between_create_and_cross_reference_makes_no_duplicate(
     synced = {r.cliniko_id: r.reckon_id for r in records("customer")}
     assert all(synced.values())
     assert len(set(synced.values())) == len(synced)
+
+
+def test_writes_in_flight_at_once_and_a_death_among_them_makes_no_duplicate(
+    linked_clinic, sandbox, run_worker, monkeypatch, app
+):
+    monkeypatch.setitem(app.config, "ACCOUNTING_WRITES_IN_FLIGHT", 4)
+    clinic, accounts = linked_clinic["clinic"], linked_clinic["accounts"]
+    configure(clinic)
+    real = ReckonClient.create_invoice
+    lock, calls, flying = threading.Lock(), Counter(), Counter()
+
+    def slow_create(self, *args, **kwargs):
+        with lock:
+            calls["n"] += 1
+            flying["now"] += 1
+            flying["most"] = max(flying["most"], flying["now"])
+            n = calls["n"]
+        time.sleep(0.05)  # as if Reckon were across the internet
+        try:
+            new_id = real(self, *args, **kwargs)
+        finally:
+            with lock:
+                flying["now"] -= 1
+        if n == 5:
+            raise SystemExit("worker died")  # Reckon has the invoice; we never hear of it
+        return new_id
+
+    monkeypatch.setattr(ReckonClient, "create_invoice", slow_create)
+    first = run_job(clinic, run_worker, full=True)
+    assert first.status != JobStatus.SUCCEEDED
+    assert flying["most"] > 1  # several invoices were on their way at once
+    monkeypatch.setattr(ReckonClient, "create_invoice", real)
+    run = run_job(clinic, run_worker, full=True)
+    assert run.status == JobStatus.SUCCEEDED, run.message
+    books = book(sandbox, accounts)
+    refs = Counter(str(i.get("reference")) for i in books.invoices.values())
+    assert refs
+    assert max(refs.values()) == 1
+    linked = {r.reckon_id for r in records("invoice") if r.reckon_id}
+    assert linked <= {i["id"] for i in books.invoices.values()}
+    seq = last_seq(sandbox)
+    assert run_job(clinic, run_worker, full=True).status == JobStatus.SUCCEEDED
+    assert writes(sandbox, seq) == []  # everything was recorded: nothing is sent again
 
 
 def test_invoice_lines_read_beside_the_customers_and_no_invoice_goes_without_them(

@@ -141,10 +141,10 @@ class TokenKeeper:
         self._clock = clock
         self._lock = threading.Lock()
 
-    def current(self) -> Tokens:
-        """Tokens good for at least `margin` more seconds."""
+    def current(self, margin: float | None = None) -> Tokens:
+        """Tokens good for at least `margin` more seconds (the keeper's own, by default)."""
         tokens = self.tokens
-        if tokens.expires_within(self._margin, self._clock()):
+        if tokens.expires_within(self._margin if margin is None else margin, self._clock()):
             return self.refresh(stale=tokens)
         return tokens
 

@@ -61,6 +61,11 @@ class ReckonTransport:
         """Release pooled connections."""
         self._http.close()
 
+    def keep_fresh(self, seconds: float) -> None:
+        """Refresh the access token now if it would expire within `seconds`: before calls go to
+        other threads, so that none of them has to refresh it."""
+        self._keeper.current(margin=seconds)
+
     # ---- plumbing --------------------------------------------------------------------------
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         response = self._request("GET", path, params=params)

@@ -10,10 +10,11 @@ The preview job (`accounting.preview`) runs the same phases without writing anyt
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 
@@ -26,7 +27,7 @@ from portal.services.accounting.invoices import sync_invoice
 from portal.services.accounting.map import NeedsAction
 from portal.services.accounting.payments import sync_payment
 from portal.services.accounting.preview import finish_preview, new_preview
-from portal.services.accounting.push import ReckonDown, Unchanged
+from portal.services.accounting.push import Later, ReckonDown, Unchanged
 from portal.services.accounting.setup import open_sync
 from portal.services.accounting.sync import VOUCHER_ITEM_KEY, SyncEnv, sync_item
 from portal.services.accounting.vouchers import (
@@ -39,13 +40,15 @@ from portal.services.accounting.vouchers import (
     vouchers_to_post,
 )
 
-from .context import ItemSkipped, RunContext, WorkItem
+from .context import Deferred, ItemSkipped, RunContext, WorkItem
 from .kind import JobKind
 
 KIND = "accounting.sync"
 PREVIEW = "accounting.preview"
 MAX_RETRY_DELAY = 3600.0
 PHASES = 5
+WRITES_IN_FLIGHT = 4  # on PostgreSQL, unless ACCOUNTING_WRITES_IN_FLIGHT says otherwise
+TOKEN_MARGIN_SECONDS = 600  # a chunk's writes take seconds: the token outlives them
 CLAIM_EVERY = 50  # records claimed (one commit) before they are sent: see SyncEnv.claim_records
 CLAIMED = {
     "customer": EntityKind.CUSTOMER,
@@ -54,6 +57,7 @@ CLAIMED = {
     "sale": EntityKind.VOUCHER_SALE,
     "breakage": EntityKind.BREAKAGE,
 }
+T = TypeVar("T")
 Work = list[tuple[str, str, Any]]  # (item ref, label, what the phase's handler takes)
 
 
@@ -77,7 +81,7 @@ def run_accounting_sync(ctx: RunContext) -> None:
     try:
         # The clinic's cross-references stay loaded all run long, for lookups; each handler
         # commits before it raises, so outcomes can be recorded many at a time.
-        with ctx.keep_loaded(), ctx.outcomes_in_batches():
+        with ctx.keep_loaded(), ctx.outcomes_in_batches(), _writers(env):
             phases.run(cliniko)
         quiet = continuous and not ctx.run.ok_count and liability_current(ctx.clinic)
         if not phases.transient and not ctx.cancelled and not quiet:
@@ -87,6 +91,28 @@ def run_accounting_sync(ctx: RunContext) -> None:
         env.reckon.close()
         # Only an outage is worth retrying: a record Reckon refused would be refused again.
         ctx.retry_wanted = phases.transient > 0
+
+
+@contextmanager
+def _writers(env: SyncEnv) -> Iterator[None]:
+    """Threads for the Reckon writes that may run ahead (`SyncEnv.push_later`), for the run."""
+    count = current_app.config["ACCOUNTING_WRITES_IN_FLIGHT"] or (
+        1 if db.engine.dialect.name == "sqlite" else WRITES_IN_FLIGHT
+    )
+    if count <= 1:
+        yield
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # Each thread has the app's context (a token refreshed there is saved on its own
+    # connection) but never the run's session: the calls it makes read no database row.
+    with ThreadPoolExecutor(
+        count, thread_name_prefix="reckon-writes", initializer=lambda: app.app_context().push()
+    ) as writer:
+        env.writer = writer
+        try:
+            yield
+        finally:
+            env.writer = None
 
 
 def _check_liability(ctx: RunContext, env: SyncEnv) -> None:
@@ -263,7 +289,7 @@ class _Phases:
         ]
         self.ctx.set_total(self.ctx.run.processed + sum(self.ctx.wants(w[0]) for w in work))
 
-        def handle(p: tuple[str, Any, int]) -> str:
+        def handle(p: tuple[str, Any, int]) -> str | Later:
             what, voucher, cents = p
             if what == "sale":
                 return sync_voucher_sale(self.env, voucher)
@@ -277,7 +303,7 @@ class _Phases:
         name: str,
         entity: str | None,
         work: Work,
-        handle: Callable[[Any], str],
+        handle: Callable[[Any], str | Later],
         stamp: Callable[[Any], datetime | None],
     ) -> None:
         """Process one phase's records, then move its watermark up to the first failure."""
@@ -285,24 +311,36 @@ class _Phases:
         failed: list[datetime | None] = []
         save = (lambda: None) if self.env.dry else _save
 
-        def one(item: WorkItem) -> str:
+        def guarded(payload: Any, work: Callable[[], T]) -> T:
             try:
-                return handle(item.payload)
+                return work()
             except Unchanged as exc:  # facts noted on the way (e.g. "now paid") still count
                 raise ItemSkipped(str(exc), keep=not self.env.dry) from None
             except NeedsAction as exc:
                 raise ItemSkipped(f"Needs action: {exc}", keep=not self.env.dry) from None
             except Exception as exc:
                 save()
-                failed.append(stamp(item.payload))
+                failed.append(stamp(payload))
                 self.transient += isinstance(exc, ReckonDown)
                 self.failures += 1
                 raise
+
+        def one(item: WorkItem) -> str | Deferred:
+            result = guarded(item.payload, lambda: handle(item.payload))
+            if isinstance(result, Later):  # its Reckon call is under way: finished in turn
+                later = result
+                return Deferred(
+                    later.future,
+                    lambda outcome: guarded(item.payload, lambda: later.finish(outcome)),
+                )
+            return result
 
         items = [WorkItem(ref=ref, label=label, payload=p) for ref, label, p in work]
         for start in range(0, len(items), CLAIM_EVERY):
             chunk = items[start : start + CLAIM_EVERY]
             if not self.env.dry:
+                if self.env.writer is not None:  # so that no writer thread has to refresh it
+                    self.env.reckon.keep_fresh(TOKEN_MARGIN_SECONDS)
                 self.env.claim_records([r for i in chunk if (r := _claimable(i.ref))])
             self.ctx.process(iter(chunk), one)  # ends with the chunk's outcomes committed
             if self.ctx.cancelled:

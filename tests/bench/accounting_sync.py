@@ -94,18 +94,26 @@ def _calls(sandbox: Any, since: int) -> tuple[Counter[str], int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=1500)
+    parser.add_argument(
+        "--reckon-latency-ms", type=int, default=0, help="added to each Reckon call of the sync"
+    )
+    parser.add_argument(
+        "--writes-in-flight", type=int, default=0, help="ACCOUNTING_WRITES_IN_FLIGHT (0: default)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         sandbox, server, url = _sandbox(args.scale)
         try:
             with redis_server(tmp) as redis_url:
-                _bench(sandbox, _portal(tmp, redis_url, url))
+                app = _portal(tmp, redis_url, url)
+                app.config["ACCOUNTING_WRITES_IN_FLIGHT"] = args.writes_in_flight
+                _bench(sandbox, app, url, args.reckon_latency_ms)
         finally:
             server.shutdown()
 
 
-def _bench(sandbox: Any, app: Any) -> None:
+def _bench(sandbox: Any, app: Any, url: str, latency_ms: int) -> None:
     with app.app_context():
         upgrade()
         seed_demo()
@@ -129,8 +137,15 @@ def _bench(sandbox: Any, app: Any) -> None:
         print(f"Reckon writes {writes}; would write {row.summary.get('writes')}")
         approve_preview(clinic, actor, row)
         db.session.commit()
+        faults = f"{url}/_sandbox/faults"
+        if latency_ms:
+            slow = {"upstream": "reckon", "latency_ms": latency_ms}
+            requests.post(faults, json=slow, timeout=10).raise_for_status()
         first, seconds = _run(clinic, {"full": True})
+        requests.delete(faults, timeout=10).raise_for_status()
         calls, writes, seq = _calls(sandbox, seq)
+        writers = app.config["ACCOUNTING_WRITES_IN_FLIGHT"] or "default"
+        print(f"first run with Reckon latency {latency_ms} ms, writes in flight {writers}")
         kinds = Counter(db.session.scalars(db.select(SyncRecord.kind)))
         records = sum(kinds.values())
         bound = calls["cliniko"] / CLINIKO_PER_MINUTE * 60

@@ -23,7 +23,7 @@ from portal.models import EntityKind, SyncRecord, SyncState
 from portal.models.types import utcnow
 from portal.services import DomainError
 from portal.services.accounting import map as m
-from portal.services.accounting.push import Push, Unchanged
+from portal.services.accounting.push import Later, Push, Unchanged
 from portal.services.accounting.sync import VOUCHER_ITEM_KEY, SyncEnv, id_of, steps
 
 ZERO = Decimal(0)
@@ -58,7 +58,7 @@ def invoice_record(env: SyncEnv, invoice: Invoice) -> SyncRecord:
     return rec
 
 
-def sync_invoice(env: SyncEnv, invoice: Invoice, lines: list[InvoiceItem]) -> str:
+def sync_invoice(env: SyncEnv, invoice: Invoice, lines: list[InvoiceItem]) -> str | Later:
     """An issued Cliniko invoice → an approved Reckon invoice that adds up to the same cents,
     plus the credit note its status needs."""
     rec = invoice_record(env, invoice)
@@ -73,7 +73,9 @@ def sync_invoice(env: SyncEnv, invoice: Invoice, lines: list[InvoiceItem]) -> st
     # voucher) is Paid in Reckon as soon as it is approved, so it needs no receipt.
     if invoice.status == 20 and (invoice.total_amount or 0) > 0:
         env.record(EntityKind.PAYMENT, invoice.id, label=rec.label)
-    writes: list[Callable[[], str | None]] = [lambda: _push_invoice(env, rec, body)]
+    if not excess and invoice.status != 30:  # the invoice alone: its write may go on ahead
+        return env.push_later(rec, _invoice_write(env, rec, body))
+    writes: list[Callable[[], str | None]] = [lambda: env.push(rec, _invoice_write(env, rec, body))]
     if excess:
         writes.append(lambda: _credit(env, invoice, rec, CREDIT, excess, link=False))
     if invoice.status == 30:
@@ -82,11 +84,11 @@ def sync_invoice(env: SyncEnv, invoice: Invoice, lines: list[InvoiceItem]) -> st
     return steps(*writes)
 
 
-def _push_invoice(env: SyncEnv, rec: SyncRecord, body: dict[str, Any]) -> str:
+def _invoice_write(env: SyncEnv, rec: SyncRecord, body: dict[str, Any]) -> Push:
     push = _invoice_push(env, body)
     if env.dry and not (rec.reckon_id and rec.pushed_hash == m.payload_hash(push.body)):
         env.plan.add_lines(body["invoice_date"], body["_codes"])
-    return env.push(rec, push)
+    return push
 
 
 def _archived(env: SyncEnv, invoice: Invoice, rec: SyncRecord) -> str:

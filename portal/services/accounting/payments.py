@@ -20,7 +20,7 @@ from portal.models import EntityKind, SyncRecord, SyncState
 from portal.services import DomainError
 from portal.services.accounting import map as m
 from portal.services.accounting.invoices import CREDIT
-from portal.services.accounting.push import Push, Unchanged
+from portal.services.accounting.push import Later, Push, Unchanged
 from portal.services.accounting.sync import SyncEnv, id_of, steps
 
 ZERO = Decimal(0)
@@ -46,7 +46,7 @@ def _credits(env: SyncEnv, patient_id: str, paid_on: date) -> list[tuple[SyncRec
     return sorted(out, key=lambda pair: (pair[0].details["date"], pair[0].cliniko_id))
 
 
-def sync_payment(env: SyncEnv, payment: SyncRecord, invoice: SyncRecord) -> str:
+def sync_payment(env: SyncEnv, payment: SyncRecord, invoice: SyncRecord) -> str | Later:
     """A paid Cliniko invoice → credit applied, then a receipt for the rest."""
     if not invoice.reckon_id or invoice.state != SyncState.SYNCED:
         raise DomainError("The invoice is not in Reckon yet.")
@@ -73,8 +73,21 @@ def sync_payment(env: SyncEnv, payment: SyncRecord, invoice: SyncRecord) -> str:
         partial(_apply_credit, env, invoice, notes[key], amount) for key, amount in credited.items()
     ]
     rest = total - sum(credited.values(), ZERO)
-    writes.append(partial(_receipt, env, payment, invoice, rest, paid_on))
-    return steps(*writes)
+    if not writes:  # the receipt alone: its write may go on ahead
+        try:
+            done = _receipt(env, payment, invoice, rest, paid_on, later=True)
+        except Unchanged:
+            done = None
+        if not done:  # as `steps` says it
+            raise Unchanged("Unchanged since the last sync.")
+        return done
+
+    def receipt() -> str | None:
+        done = _receipt(env, payment, invoice, rest, paid_on)
+        assert not isinstance(done, Later)  # sent now: credit was applied before it
+        return done
+
+    return steps(*writes, receipt)
 
 
 def _apply_credit(env: SyncEnv, invoice: SyncRecord, note: SyncRecord, amount: Decimal) -> str:
@@ -97,8 +110,13 @@ def _apply_credit(env: SyncEnv, invoice: SyncRecord, note: SyncRecord, amount: D
 
 
 def _receipt(
-    env: SyncEnv, payment: SyncRecord, invoice: SyncRecord, amount: Decimal, paid_on: date
-) -> str | None:
+    env: SyncEnv,
+    payment: SyncRecord,
+    invoice: SyncRecord,
+    amount: Decimal,
+    paid_on: date,
+    later: bool = False,
+) -> str | Later | None:
     """A receipt into the clearing account, allocated to the invoice (when anything is left)."""
     details = invoice.details or {}
     reference = m.PAYMENT_REFERENCE.format(number=details["number"])
@@ -113,20 +131,23 @@ def _receipt(
         payment.state = SyncState.NEEDS_ACTION
         payment.message = "The invoice changed in Cliniko after its payment was sent; check it."
         raise m.NeedsAction(payment.message)
-    book, settings = env.book_id, env.settings
+    # Read now: the call may run on another thread, which must not touch a database row.
+    book, customer, invoice_id = env.book_id, details["customer"], invoice.reckon_id or ""
+    account, method = env.settings.clearing_account, env.settings.payment_method
+    notes = f"Paid in Cliniko ({invoice.label})"
     push = Push(
         body,
         find=lambda: id_of(env.reckon.find_receipt_by_reference(book, reference)),
         create=lambda: env.reckon.create_receipt(
             book,
-            details["customer"],
+            customer,
             paid_on,
             amount,
             reference=reference,
-            allocations=[Allocation(invoice.reckon_id or "", amount)],
-            ledger_account=settings.clearing_account,
-            payment_method=settings.payment_method,
-            notes=f"Paid in Cliniko ({invoice.label})",
+            allocations=[Allocation(invoice_id, amount)],
+            ledger_account=account,
+            payment_method=method,
+            notes=notes,
         ),
     )
-    return env.push(payment, push)
+    return env.push_later(payment, push) if later else env.push(payment, push)

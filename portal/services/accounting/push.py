@@ -10,8 +10,9 @@ commit, see `SyncEnv.claim_records`): a claim left by a dead run marks them as a
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 
@@ -91,23 +92,86 @@ def push_record(
     checkpoint: Callable[[], None],
 ) -> str:
     """Create or update `rec` in Reckon unless its hash is unchanged; returns what was done."""
+    _check(rec, digest, breaker)
+    try:
+        done = _write(rec, push, checkpoint)
+    except UpstreamError as exc:
+        _failed(rec, breaker, exc)
+    _succeeded(rec, breaker, digest)
+    return done
+
+
+@dataclass(frozen=True)
+class Later:
+    """A write under way on another thread. `future` gives (True, result) or (False, the
+    error) and never raises; `finish(outcome)`, back on the run's thread, records it."""
+
+    future: Future[tuple[bool, Any]]
+    finish: Callable[[tuple[bool, Any]], str]
+
+
+def push_later(
+    rec: SyncRecord, push: Push, digest: str, breaker: Breaker, writer: Executor
+) -> str | Later:
+    """`push_record` for a write that needs no checkpoint (an update, or a create whose record
+    the run has claimed): the call goes to `writer` and `rec` is updated when it is back. The
+    calls touch no database, and nothing reads `rec` until then."""
+    _check(rec, digest, breaker)
+    if rec.reckon_id and push.update is None:  # nothing to call
+        return push_record(rec, push, digest, breaker, lambda: None)
+    if rec.reckon_id:
+        update, reckon_id = push.update, rec.reckon_id
+        assert update is not None
+        done = "Updated in Reckon."
+
+        def call() -> str:
+            update(reckon_id)
+            return reckon_id
+
+    else:
+        rec.attempted_at = utcnow()  # its claim is committed: after a crash it is looked up
+        call, done = push.create, "Created in Reckon."
+
+    def finish(outcome: tuple[bool, Any]) -> str:
+        ok, value = outcome
+        if not ok:
+            if isinstance(value, UpstreamError):
+                _failed(rec, breaker, value)
+            raise value
+        rec.reckon_id = value
+        _succeeded(rec, breaker, digest)
+        return done
+
+    return Later(writer.submit(_outcome, call), finish)
+
+
+def _outcome(call: Callable[[], str]) -> tuple[bool, Any]:
+    try:
+        return True, call()
+    except Exception as exc:  # handed back to the run's thread, which records it
+        return False, exc
+
+
+def _check(rec: SyncRecord, digest: str, breaker: Breaker) -> None:
     if rec.reckon_id and rec.pushed_hash == digest and rec.state == SyncState.SYNCED:
         raise Unchanged("Unchanged since the last sync.")
     breaker.check()
-    try:
-        done = _write(rec, push, checkpoint)
-    except TRANSIENT as exc:
+
+
+def _failed(rec: SyncRecord, breaker: Breaker, exc: UpstreamError) -> NoReturn:
+    if isinstance(exc, TRANSIENT):
         breaker.failed(exc)
         rec.state, rec.message = SyncState.PENDING, str(exc)
         raise ReckonDown(f"Kept pending: {exc}") from exc
-    except UpstreamError as exc:
-        breaker.succeeded()  # Reckon answered; this record is the problem
-        rec.state, rec.message = SyncState.FAILED, str(exc)
-        raise
+    breaker.succeeded()  # Reckon answered; this record is the problem
+    rec.state, rec.message = SyncState.FAILED, str(exc)
+    raise exc
+
+
+def _succeeded(rec: SyncRecord, breaker: Breaker, digest: str) -> None:
     breaker.succeeded()
     rec.pushed_hash, rec.pushed_at = digest, utcnow()
     rec.state, rec.message = SyncState.SYNCED, ""
-    return done
 
 
 def _write(rec: SyncRecord, push: Push, checkpoint: Callable[[], None]) -> str:

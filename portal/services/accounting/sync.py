@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,9 +32,11 @@ from portal.models import (
 from portal.services.accounting import map as m
 from portal.services.accounting.push import (
     Breaker,
+    Later,
     Push,
     Unchanged,
     new_sync_record,
+    push_later,
     push_record,
     records_by_id,
 )
@@ -88,6 +91,8 @@ class SyncEnv:
     # Records claimed (kind, Cliniko id) and not yet sent: their creates need no checkpoint each.
     claimed: set[tuple[str, str]] = field(default_factory=set)
     claim: SyncClaim | None = None
+    # Threads for Reckon writes that need no checkpoint (`push_later`); None: one at a time.
+    writer: Executor | None = None
 
     def load_records(self) -> None:
         self.known = {kind: records_by_id(self.clinic, kind) for kind in EntityKind}
@@ -156,11 +161,24 @@ class SyncEnv:
         return moment.astimezone(self.zone(business_id)).date() if moment else None
 
     def push(self, rec: SyncRecord, push: Push, action: str | None = None) -> str:
+        result = self._push(rec, push, action, later=False)
+        assert isinstance(result, str)
+        return result
+
+    def push_later(self, rec: SyncRecord, push: Push, action: str | None = None) -> str | Later:
+        """`push`, with the call on the run's writer threads when it needs no checkpoint (an
+        update, or a create the run has claimed): the record's last write, whose handler has
+        nothing more to do with what Reckon answers. Its closures must read no database row."""
+        return self._push(rec, push, action, later=True)
+
+    def _push(self, rec: SyncRecord, push: Push, action: str | None, later: bool) -> str | Later:
         digest = m.payload_hash(push.body)
         if self.dry:
             return self._would(rec, digest, action)
         claimed = (rec.kind, rec.cliniko_id) in self.claimed
         self.claimed.discard((rec.kind, rec.cliniko_id))  # a second push checkpoints as usual
+        if later and self.writer is not None and (rec.reckon_id or claimed):
+            return push_later(rec, push, digest, self.breaker, self.writer)
         checkpoint = _claimed if claimed else self.checkpoint
         return push_record(rec, push, digest, self.breaker, checkpoint)
 

@@ -32,7 +32,7 @@ from portal.models.types import utcnow
 from portal.services import DomainError, UpstreamFailed
 from portal.services.accounting import map as m
 from portal.services.accounting.invoices import REVERSAL
-from portal.services.accounting.push import Push, Unchanged
+from portal.services.accounting.push import Later, Push, Unchanged
 from portal.services.accounting.sync import SyncEnv, id_of
 from portal.services.connections.records import connection_or_none
 from portal.services.vouchers.records import remote_vouchers
@@ -71,7 +71,7 @@ def sales_customer(env: SyncEnv) -> str:
     return rec.reckon_id or ""
 
 
-def sync_voucher_sale(env: SyncEnv, voucher: Voucher) -> str:
+def sync_voucher_sale(env: SyncEnv, voucher: Voucher) -> str | Later:
     """One VaocherApp sale → a receipt into the voucher clearing account coded to the liability,
     dated the purchase date in the clinic's zone, whatever the sync's "from" date."""
     rec = env.record(EntityKind.VOUCHER_SALE, voucher.code, label=f"Voucher {voucher.code} sale")
@@ -98,6 +98,9 @@ def sync_voucher_sale(env: SyncEnv, voucher: Voucher) -> str:
         raise m.NeedsAction(rec.message)
     book = env.book_id
     customer = sales_customer(env) if not rec.reckon_id else ""
+    # Read now: the call may run on another thread, which must not touch a database row.
+    clearing = settings.voucher_clearing_account
+    notes = f"Gift voucher {voucher.code} sold in VaocherApp"
 
     def create() -> str:
         return env.reckon.create_receipt(
@@ -106,8 +109,8 @@ def sync_voucher_sale(env: SyncEnv, voucher: Voucher) -> str:
             sold,
             amount,
             reference=reference,
-            ledger_account=settings.voucher_clearing_account,
-            notes=f"Gift voucher {voucher.code} sold in VaocherApp",
+            ledger_account=clearing,
+            notes=notes,
             lines=[line],
         )
 
@@ -118,7 +121,7 @@ def sync_voucher_sale(env: SyncEnv, voucher: Voucher) -> str:
     )
     if env.dry and not rec.reckon_id:
         env.plan.add_lines(sold, [(settings.tax_voucher, amount)])
-    return env.push(rec, push, "post sale")
+    return env.push_later(rec, push, "post sale")
 
 
 def sync_breakage(env: SyncEnv, voucher: Voucher, remaining_cents: int) -> str:
