@@ -493,9 +493,11 @@ def test_prices_go_out_in_cents_with_clinikos_total():
 
 
 def test_a_patient_claimed_by_a_run_that_died_is_still_matched(
-    linked_clinic, sandbox, run_worker, monkeypatch
+    linked_clinic, sandbox, run_worker, monkeypatch, app
 ):
     from portal.services.accounting import push as accounting_push
+
+    monkeypatch.setitem(app.config, "ACCOUNTING_WRITES_IN_FLIGHT", 1)  # the crash is in _write
 
     clinic, accounts = linked_clinic["clinic"], linked_clinic["accounts"]
     cliniko = cliniko_account(sandbox, accounts)
@@ -532,3 +534,29 @@ def test_a_patient_claimed_by_a_run_that_died_is_still_matched(
     customers = book(sandbox, accounts).customers.values()
     ours = [c for c in customers if c.get("notes") == f"Cliniko patient {died[0]}"]
     assert len(ours) == 1  # the one created before the crash was found, not created again
+
+
+@pytest.mark.parametrize("in_flight", [1, 4])
+def test_a_customer_made_for_another_patient_is_never_theirs_and_a_taken_name_is_told_apart(
+    linked_clinic, sandbox, run_worker, app, monkeypatch, in_flight
+):
+    monkeypatch.setitem(app.config, "ACCOUNTING_WRITES_IN_FLIGHT", in_flight)
+    clinic, accounts = linked_clinic["clinic"], linked_clinic["accounts"]
+    cliniko = cliniko_account(sandbox, accounts)
+    invoiced = {i["patient_id"] for i in cliniko.table("invoices") if not i["archived_at"]}
+    patients = [p for p in cliniko.table("patients") if p["id"] in invoiced and p.get("email")]
+    other, patient = patients[0], patients[-1]  # the other patient is sent first
+    name = f"{patient['first_name']} {patient['last_name']}"
+    # The same name and email as the patient, but made by the portal for the other patient (as
+    # when that patient's create is still on its way back while this one is matched).
+    theirs = _reckon_customer(sandbox, accounts, name, patient["email"])
+    book(sandbox, accounts).customers.get(theirs)["notes"] = f"Cliniko patient {other['id']}"
+    configure(clinic)
+    run = run_job(clinic, run_worker, full=True)
+    assert run.status == JobStatus.SUCCEEDED, run.message
+    rec = {r.cliniko_id: r for r in records("customer")}[patient["id"]]
+    assert rec.reckon_id != theirs  # never merged with another patient's customer
+    made = book(sandbox, accounts).customers.get(rec.reckon_id)
+    assert made["name"] != name  # Reckon refused the plain name: the mark tells them apart
+    assert made["name"].startswith(name)
+    assert rec.details.get("name_told_apart")

@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.models import Clinic, EntityKind, SyncRecord, SyncState, User
 from portal.services import DomainError
 from portal.services.accounting import map as m
-from portal.services.accounting.push import Push
+from portal.services.accounting.push import Later, Push
 from portal.services.accounting.sync import SyncEnv
 from portal.services.audit import record_event
 from portal.tenancy import owned
@@ -47,7 +47,7 @@ def count_emails(env: SyncEnv, rows: list[dict[str, Any]]) -> None:
     env.emails.update(e for e in seen.values() if e)
 
 
-def sync_customer(env: SyncEnv, row: dict[str, Any]) -> str:
+def sync_customer(env: SyncEnv, row: dict[str, Any]) -> str | Later:
     """A patient → a Reckon customer: matched or created, then kept aligned."""
     patient_id = str(row["id"])
     rec = env.record(EntityKind.CUSTOMER, patient_id)
@@ -59,18 +59,40 @@ def sync_customer(env: SyncEnv, row: dict[str, Any]) -> str:
     if not rec.reckon_id and not rec.attempted_at and not rec.details.get("create_new"):
         _match(env, rec, row)
     if rec.details.get("matched"):
-        return _push_customer(env, rec, row, str(rec.details.get("matched_name") or rec.label))
+        name = str(rec.details.get("matched_name") or rec.label)
+        return env.push_later(rec, _customer_push(env, rec, row, name), _action(rec))
     plain = m.customer_name(row, env.settings, taken=False)
     taken = env.names.setdefault(plain, patient_id) != patient_id
     if (rec.details or {}).get("name_told_apart"):  # as sent last time: no PATCH to rediscover it
         taken = True
+    push = _customer_push(env, rec, row, m.customer_name(row, env.settings, taken))
+    if taken:
+        return env.push_later(rec, push)
     try:
-        return _push_customer(env, rec, row, m.customer_name(row, env.settings, taken))
-    except ValidationError as exc:
-        if taken or "name" not in exc.fields:
+        sent = env.push_later(rec, push)
+    except ValidationError as exc:  # sent at once, and refused
+        if "name" not in exc.fields:
             raise
-    rec.details = {**rec.details, "name_told_apart": True}  # someone in Reckon has the plain name
-    return _push_customer(env, rec, row, m.customer_name(row, env.settings, True))
+        return _told_apart(env, rec, row)
+    if not isinstance(sent, Later):
+        return sent
+    ahead = sent
+
+    def finish(outcome: tuple[bool, Any]) -> str:  # back on the run's thread
+        try:
+            return ahead.finish(outcome)
+        except ValidationError as exc:
+            if "name" not in exc.fields:
+                raise
+        return _told_apart(env, rec, row)
+
+    return Later(ahead.future, finish)
+
+
+def _told_apart(env: SyncEnv, rec: SyncRecord, row: dict[str, Any]) -> str:
+    """Someone in Reckon has the patient's plain name: theirs gets the distinguishing mark."""
+    rec.details = {**rec.details, "name_told_apart": True}
+    return env.push(rec, _customer_push(env, rec, row, m.customer_name(row, env.settings, True)))
 
 
 BULK_MATCH_THRESHOLD = 50  # more new patients than this: read every customer once instead
@@ -130,6 +152,16 @@ def _linked_elsewhere(env: SyncEnv, patient_id: str) -> set[str]:
     }
 
 
+def _another_patients(env: SyncEnv, customer: Customer, patient_id: str) -> bool:
+    """A customer the portal made for another of the clinic's patients (its note says whose),
+    even if that patient's record has not heard back from Reckon yet (a write in flight)."""
+    note = customer.notes or ""
+    if not note.startswith(m.PATIENT_NOTE):
+        return False
+    owner = note.removeprefix(m.PATIENT_NOTE)
+    return owner != patient_id and owner in env.customers
+
+
 def _match(env: SyncEnv, rec: SyncRecord, row: dict[str, Any]) -> None:
     """Link an existing customer, or send the patient to "needs a decision"."""
     taken = _linked_elsewhere(env, rec.cliniko_id)
@@ -138,13 +170,22 @@ def _match(env: SyncEnv, rec: SyncRecord, row: dict[str, Any]) -> None:
     candidates: list[Customer] = []
     if email:
         by_email = _by_email(env, email)
-        candidates = [c for c in by_email if c.id not in taken]
+        candidates = [
+            c
+            for c in by_email
+            if c.id not in taken and not _another_patients(env, c, rec.cliniko_id)
+        ]
         namesakes = [c for c in candidates if c.name.lower() == name]
         if len(namesakes) == 1 or (len(candidates) == 1 and env.emails[email] <= 1):
             return _link(rec, (namesakes or candidates)[0])
     if not candidates:
         found = _by_name(env, m.customer_name(row, env.settings, False))
-        if found is None or found.id in taken or found.notes == f"Cliniko patient {rec.cliniko_id}":
+        if (
+            found is None
+            or found.id in taken
+            or found.notes == f"{m.PATIENT_NOTE}{rec.cliniko_id}"
+            or _another_patients(env, found, rec.cliniko_id)
+        ):
             return None  # nobody, ours already (a crashed create: found by the push), or taken
         if email and found.emails and email not in {e.lower() for e in found.emails}:
             candidates = [found]  # same name, another email: maybe someone else
@@ -167,7 +208,7 @@ def _recover(env: SyncEnv, rec: SyncRecord, row: dict[str, Any]) -> None:
     """After a run died, the patient's customer may be in Reckon: ours carries the patient's
     note under the plain or the told-apart name. Found, it is linked; not found, the patient is
     matched as if never sent (a claimed patient may never have been)."""
-    marker = f"Cliniko patient {rec.cliniko_id}"
+    marker = f"{m.PATIENT_NOTE}{rec.cliniko_id}"
     for taken in (False, True):
         found = env.reckon.find_customer_by_name(
             env.book_id, m.customer_name(row, env.settings, taken)
@@ -184,7 +225,13 @@ def _link(rec: SyncRecord, customer: Customer) -> None:
     rec.details = {**rec.details, "matched": True, "matched_name": customer.name}
 
 
-def _push_customer(env: SyncEnv, rec: SyncRecord, row: dict[str, Any], name: str) -> str:
+def _action(rec: SyncRecord) -> str | None:
+    """What a preview calls the write: linking a customer the clinic already had, or not."""
+    return "match" if rec.details.get("matched") and not rec.pushed_hash else None
+
+
+def _customer_push(env: SyncEnv, rec: SyncRecord, row: dict[str, Any], name: str) -> Push:
+    """The customer's write; its calls read no database row (they may run on another thread)."""
     fields = m.customer_fields(row)
     if rec.details.get("matched"):
         fields.pop("notes")  # a customer the clinic already had keeps its own notes
@@ -196,14 +243,12 @@ def _push_customer(env: SyncEnv, rec: SyncRecord, row: dict[str, Any], name: str
         found = env.reckon.find_customer_by_name(book, name)
         return found.id if found and (found.notes or "") == marker else None
 
-    push = Push(
+    return Push(
         {"name": name, **fields},
         find=find,
         create=lambda: env.reckon.create_customer(book, name, **created),
         update=lambda rid: env.reckon.update_customer(book, rid, name=name, **fields),
     )
-    action = "match" if rec.details.get("matched") and not rec.pushed_hash else None
-    return env.push(rec, push, action)
 
 
 # ---- decisions (the Accounting page's "needs a decision" list) -------------------------------

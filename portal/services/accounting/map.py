@@ -117,10 +117,13 @@ def customer_name(row: dict[str, Any], settings: AccountingSettings, taken: bool
     return name[: 100 - len(suffix)] + suffix
 
 
+PATIENT_NOTE = "Cliniko patient "  # a customer the portal made says whose it is, in its notes
+
+
 def customer_fields(row: dict[str, Any]) -> dict[str, Any]:
     """Email, phones and the postal address as Reckon's typed sub-records; one removed in
     Cliniko is sent as null, which a merge patch takes as "remove"."""
-    fields: dict[str, Any] = {"notes": f"Cliniko patient {row.get('id')}"}
+    fields: dict[str, Any] = {"notes": f"{PATIENT_NOTE}{row.get('id')}"}
     email = (row.get("email") or "").strip()
     fields["electronicAddresses"] = [{"type": "Email", "address": email[:100]}] if email else None
     phones = [
