@@ -146,35 +146,28 @@ def _by_name(env: SyncEnv, name: str) -> Customer | None:
     return env.reckon.find_customer_by_name(env.book_id, name)
 
 
-def _linked_elsewhere(env: SyncEnv, patient_id: str) -> set[str]:
-    return {
-        r.reckon_id for r in env.customers.values() if r.reckon_id and r.cliniko_id != patient_id
-    }
-
-
-def _another_patients(env: SyncEnv, customer: Customer, patient_id: str) -> bool:
-    """A customer the portal made for another of the clinic's patients (its note says whose),
-    even if that patient's record has not heard back from Reckon yet (a write in flight)."""
+def _someone_elses(env: SyncEnv, customer: Customer, patient_id: str) -> bool:
+    """Another of the clinic's patients has this customer: it is linked to them, or its note
+    says the portal made it for them (perhaps with that write's answer still on its way). Two
+    patients are never merged into one customer. Read per candidate, not per patient."""
     note = customer.notes or ""
-    if not note.startswith(m.PATIENT_NOTE):
-        return False
-    owner = note.removeprefix(m.PATIENT_NOTE)
-    return owner != patient_id and owner in env.customers
+    if note.startswith(m.PATIENT_NOTE):
+        owner = note.removeprefix(m.PATIENT_NOTE)
+        if owner != patient_id and owner in env.customers:
+            return True
+    return any(
+        r.reckon_id == customer.id and r.cliniko_id != patient_id for r in env.customers.values()
+    )
 
 
 def _match(env: SyncEnv, rec: SyncRecord, row: dict[str, Any]) -> None:
     """Link an existing customer, or send the patient to "needs a decision"."""
-    taken = _linked_elsewhere(env, rec.cliniko_id)
     name = m.customer_name(row, env.settings, taken=False).lower()
     email = _email(row)
     candidates: list[Customer] = []
     if email:
         by_email = _by_email(env, email)
-        candidates = [
-            c
-            for c in by_email
-            if c.id not in taken and not _another_patients(env, c, rec.cliniko_id)
-        ]
+        candidates = [c for c in by_email if not _someone_elses(env, c, rec.cliniko_id)]
         namesakes = [c for c in candidates if c.name.lower() == name]
         if len(namesakes) == 1 or (len(candidates) == 1 and env.emails[email] <= 1):
             return _link(rec, (namesakes or candidates)[0])
@@ -182,9 +175,8 @@ def _match(env: SyncEnv, rec: SyncRecord, row: dict[str, Any]) -> None:
         found = _by_name(env, m.customer_name(row, env.settings, False))
         if (
             found is None
-            or found.id in taken
             or found.notes == f"{m.PATIENT_NOTE}{rec.cliniko_id}"
-            or _another_patients(env, found, rec.cliniko_id)
+            or _someone_elses(env, found, rec.cliniko_id)
         ):
             return None  # nobody, ours already (a crashed create: found by the push), or taken
         if email and found.emails and email not in {e.lower() for e in found.emails}:
