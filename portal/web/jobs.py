@@ -206,6 +206,11 @@ def started_by(run: JobRun) -> str:
     }.get(run.kind, "the portal")
 
 
+def _link(label: str, url: str | None) -> list[tuple[str, str]]:
+    """One product link, or none when the run made nothing to open."""
+    return [(label, url)] if url else []
+
+
 def run_products(run: JobRun) -> list[tuple[str, str]]:
     """Links to what the run made or worked on: the plan, the report, the synced records."""
     clinic, params = current_clinic(), run.params or {}
@@ -217,19 +222,15 @@ def run_products(run: JobRun) -> list[tuple[str, str]]:
         report = db.session.scalar(
             owned(MismatchReport, clinic).where(MismatchReport.run_id == run.id)
         )
-        return (
-            [("Open the mismatch report", url_for("accounting.report", report_id=report.id))]
-            if report
-            else []
+        return _link(
+            "Open the mismatch report", report and url_for("accounting.report", report_id=report.id)
         )
     if run.kind == "accounting.preview":
         found = db.session.scalar(
             owned(AccountingPreview, clinic).where(AccountingPreview.run_id == run.id)
         )
-        return (
-            [("Open the preview", url_for("accounting.preview", preview_id=found.id))]
-            if found
-            else []
+        return _link(
+            "Open the preview", found and url_for("accounting.preview", preview_id=found.id)
         )
     if run.kind == "accounting.sync":
         return [("See the synced records", url_for("accounting.index") + "#sync-records")]
