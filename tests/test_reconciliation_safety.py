@@ -188,7 +188,9 @@ def test_a_person_decides_ambiguous_rows_and_the_decision_is_kept(
     assert (twin.decision_note, twin.decided_by_id is not None) == (note, True)
     assert third.excluded
     events = db.session.scalars(
-        db.select(AuditEvent).where(AuditEvent.action == "reconciliation.decide_row")
+        db.select(AuditEvent)
+        .where(AuditEvent.action == "reconciliation.decide_row")
+        .order_by(AuditEvent.id)
     ).all()
     assert [e.detail["decision"] for e in events] == ["redeem", "ignore"]
 
