@@ -57,6 +57,12 @@ class ReckonClient(ReckonTransport):
         """Payment terms (the book's default is marked)."""
         return [PaymentTerm.from_json(r) for r in self._iter(f"{seg(book_id)}/terms")]
 
+    def invoices_need_approval(self, book_id: str) -> bool:
+        """Whether the book's "Approval process" is on: then an invoice the API creates is a
+        Draft until approved (`approvalEnabled` of the book's invoice settings)."""
+        row = self._get(f"{seg(book_id)}/settings/invoice", {"select": "approvalEnabled"})
+        return (row or {}).get("approvalEnabled") is not False  # unknown: assume it is on
+
     # ---- customers -------------------------------------------------------------------------
     def iter_customers(self, book_id: str) -> Iterator[Customer]:
         """Every customer in the book (one paged read, for matching many patients at once)."""

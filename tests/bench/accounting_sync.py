@@ -1,6 +1,6 @@
 """Benchmark: a full accounting sync of one clinic, then a second run that should write nothing.
 
-    .venv/bin/python -m tests.bench.accounting_sync [--scale 1500]
+    .venv/bin/python -m tests.bench.accounting_sync [--scale 1500] [--approval-process]
 
 Starts its own Redis, sandbox (over HTTP on loopback) and SQLite database. At --scale N the
 sandbox seeds each clinic with about 25N patients and 20N invoices (--scale 1500 is 30k invoices
@@ -100,10 +100,17 @@ def main() -> None:
     parser.add_argument(
         "--writes-in-flight", type=int, default=0, help="ACCOUNTING_WRITES_IN_FLIGHT (0: default)"
     )
+    parser.add_argument(
+        "--approval-process",
+        action="store_true",
+        help="the Reckon book has the approval process on: each invoice is created, then approved",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         sandbox, server, url = _sandbox(args.scale)
+        for reckon_book in sandbox.extensions["sandbox"].reckon.books.values():
+            reckon_book.invoice_approval = args.approval_process
         try:
             with redis_server(tmp) as redis_url:
                 app = _portal(tmp, redis_url, url)

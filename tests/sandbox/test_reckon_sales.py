@@ -150,12 +150,23 @@ def test_invoice_numbers_run_per_book(api, jane, sandbox):
     assert invoice(other, customer(other, "Joe"), [account_line(11)])["invoiceNumber"] == "INV0001"
 
 
-def test_new_invoice_is_draft_until_approved(api, jane):
-    """reckon.md §8: approve with PATCH {"status":"Approved"} [INF]."""
+def test_under_the_approval_process_a_new_invoice_is_draft_until_approved(api, jane):
+    """reckon.md §8: approve with PATCH {"status":"Approved"} [INF]; the approval process is the
+    book's `approvalEnabled` invoice setting [DOC/SPEC]."""
+    assert api.call("GET", "settings/invoice").json()["approvalEnabled"] is False
+    assert api.patch("settings/invoice", {"approvalEnabled": True}).status_code == 204
+    assert api.call("GET", "settings/invoice").json()["approvalEnabled"] is True
     draft = invoice(api, jane, [account_line(11)], approve=False)
     assert draft["status"] == "Draft"
     assert api.patch(f"invoices/{draft['id']}", {"status": "Approved"}).status_code == 204
     assert api.call("GET", f"invoices/{draft['id']}").json()["status"] == "Approved"
+
+
+def test_without_the_approval_process_a_new_invoice_is_approved(api, jane):
+    """[INF] a book without the approval process approves an invoice as it is saved."""
+    saved = invoice(api, jane, [account_line(11)], approve=False)
+    assert (saved["status"], saved["balance"]) == ("Approved", 11.0)
+    assert api.patch("settings/invoice", {"approvalEnabled": "yes"}).status_code == 400
 
 
 def test_receipt_reduces_balance_then_paid(api, jane):
@@ -191,6 +202,7 @@ def test_links_beyond_the_receipt_total_are_rejected(api, jane):
 
 def test_receipt_against_a_draft_is_rejected(api, jane):
     """reckon.md §9: a Draft target is probably a 400 [INF]."""
+    assert api.patch("settings/invoice", {"approvalEnabled": True}).status_code == 204
     draft = invoice(api, jane, [account_line(50)], approve=False)
     reply = api.call("POST", "receipts", json=receipt_body(jane, [(draft["id"], 10)], 10))
     assert reply.status_code == 400

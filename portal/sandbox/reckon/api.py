@@ -14,12 +14,15 @@ from .http import (
     ApiError,
     api_blueprint,
     current_grant,
+    invalid,
     json_response,
     list_response,
     load,
     load_book,
     locked,
+    read_json,
     reckon,
+    require_merge_patch,
 )
 from .store import Book, Collection, Record
 from .terms import due_date
@@ -170,6 +173,35 @@ def tax_settings(book_id: str) -> Response:
             "chooseAmountTaxStatus": True,
         }
     )
+
+
+@bp.get("/<book_id>/settings/invoice")
+@locked
+def invoice_settings(book_id: str) -> Response:
+    """The book's invoice settings [SPEC InvoiceSettings]; only the approval process is kept."""
+    book = load_book(book_id)
+    return json_response(
+        {
+            "approvalEnabled": book.invoice_approval,
+            "prefix": A.INVOICE_NUMBER.partition("{")[0],
+            "nextInvoiceNumber": book.counters["invoice"] + 1,
+            "serviceDateOnInvoice": False,
+        }
+    )
+
+
+@bp.patch("/<book_id>/settings/invoice")
+@locked
+def patch_invoice_settings(book_id: str) -> Response:
+    """Turn the book's approval process on or off [SPEC PatchInvoiceSettings: 204]."""
+    book = load_book(book_id)
+    require_merge_patch()
+    body = read_json()
+    enabled = body.get("approvalEnabled", book.invoice_approval)
+    if not isinstance(enabled, bool):
+        raise invalid("approvalEnabled", "approvalEnabled must be true or false.")
+    book.invoice_approval = enabled
+    return Response(status=204)
 
 
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

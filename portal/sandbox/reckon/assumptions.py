@@ -80,11 +80,19 @@ CENT = Decimal("0.01")  # [DOC] tax is rounded to the cent per line, half-up (AT
 # [INF] When the header is Exclusive, `totalAmount` is still the grand total (net + tax), so that
 # balance == totalAmount on issue. One client adds totalTaxAmount itself: flip this to emulate that.
 EXCLUSIVE_TOTAL_INCLUDES_TAX = True
-# [INF] API-created invoices start as Draft (InvoiceInput has no status); approve with
-# PATCH {"status":"Approved"} (a PUT carrying status is honoured too). Paid is never set directly:
-# it follows balance == 0, and an invoice with receipts cannot go back to Draft.
+# [DOC HELP o9yzfx5kcg "Money in settings"] the "Approval process" is a book setting ("By
+# enabling the Approval process, you will be able to manage the Invoice status from Draft to
+# Approved"), read and patched as `approvalEnabled` at /{bookId}/settings/invoice [SPEC].
+# [INF] a book starts without it; without it an invoice is Approved as soon as it is saved, API
+# creates included; with it, API creates start as Draft (InvoiceInput has no status) and are
+# approved with PATCH {"status":"Approved"} (a PUT carrying status is honoured too). Paid is
+# never set directly: it follows balance == 0, and an invoice with receipts cannot go back to
+# Draft.
+INVOICE_APPROVAL_DEFAULT = False
+# [INF] False emulates an API that creates every invoice as Draft whatever the setting says (the
+# portal reads one invoice back per run to find out; tests flip this).
+APPROVAL_SETTING_HONOURED = True
 # [INF] classifications are rejected (the seeded books have none).
-INVOICE_INITIAL_STATUS = "Draft"
 INVOICE_NUMBER = "INV{:04d}"  # [SPEC example INV0123; INF per-book sequence]
 RECEIPT_NUMBER = "RCPT{:04d}"  # [SPEC example RCPT0015]
 # [INF] a line without taxRate takes the item's sale tax rate, else N-T (0%).

@@ -180,6 +180,13 @@ def read_document(book: Book, body: dict[str, Any]) -> Document:
     return Document(body, requested, c, customer, tax_status, lines, total, tax_total)
 
 
+def initial_invoice_status(book: Book) -> str:
+    """What an invoice created through the API starts as: Draft only under the book's approval
+    process [INF, assumptions]."""
+    drafts = book.invoice_approval or not A.APPROVAL_SETTING_HONOURED
+    return "Draft" if drafts else "Approved"
+
+
 def build_invoice(book: Book, body: dict[str, Any], old: Record | None) -> Record:
     """InvoiceInput (+ status on update) -> Invoice."""
     doc = read_document(book, body)
@@ -201,7 +208,7 @@ def build_invoice(book: Book, body: dict[str, Any], old: Record | None) -> Recor
             c,
             doc.requested,
             old,
-            A.INVOICE_INITIAL_STATUS,
+            initial_invoice_status(book),
             "_allocated",
             "An invoice with receipts allocated cannot return to Draft.",
         ),

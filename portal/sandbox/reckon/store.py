@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import assumptions as A
+
 Record = dict[str, Any]
 
 
@@ -131,6 +133,7 @@ class Book:
     counters: dict[str, int] = field(
         default_factory=lambda: {"invoice": 0, "receipt": 0, "creditnote": 0}
     )
+    invoice_approval: bool = A.INVOICE_APPROVAL_DEFAULT  # the "Approval process" setting
 
     def new_id(self) -> str:
         """A GUID from the book's seeded generator, so runs are repeatable."""

@@ -73,7 +73,9 @@ def sync_invoice(env: SyncEnv, invoice: Invoice, lines: list[InvoiceItem]) -> st
     # voucher) is Paid in Reckon as soon as it is approved, so it needs no receipt.
     if invoice.status == 20 and (invoice.total_amount or 0) > 0:
         env.record(EntityKind.PAYMENT, invoice.id, label=rec.label)
-    if not excess and invoice.status != 30:  # the invoice alone: its write may go on ahead
+    # The invoice alone: its write may go on ahead, once the run knows how new invoices are
+    # left Approved (`approval`).
+    if not excess and invoice.status != 30 and env.approval.settled:
         return env.push_later(rec, _invoice_write(env, rec, body))
     writes: list[Callable[[], str | None]] = [lambda: env.push(rec, _invoice_write(env, rec, body))]
     if excess:
@@ -321,7 +323,7 @@ def _invoice_push(env: SyncEnv, body: dict[str, Any]) -> Push:
             reference=reference,
             payment_terms=terms,
         )
-        env.reckon.update_invoice(book, new_id, status="Approved")  # API creates are Draft
+        env.approval.approve_created(new_id)
         return new_id
 
     def update(reckon_id: str) -> None:

@@ -30,6 +30,7 @@ from portal.models import (
     SyncState,
 )
 from portal.services.accounting import map as m
+from portal.services.accounting.approval import InvoiceApproval
 from portal.services.accounting.push import (
     Breaker,
     Later,
@@ -93,6 +94,10 @@ class SyncEnv:
     claim: SyncClaim | None = None
     # Threads for Reckon writes that need no checkpoint (`push_later`); None: one at a time.
     writer: Executor | None = None
+    approval: InvoiceApproval = field(init=False)  # how a new invoice is left Approved
+
+    def __post_init__(self) -> None:
+        self.approval = InvoiceApproval(self.reckon, self.book_id)
 
     def load_records(self) -> None:
         self.known = {kind: records_by_id(self.clinic, kind) for kind in EntityKind}

@@ -154,14 +154,16 @@ def sync_breakage(env: SyncEnv, voucher: Voucher, remaining_cents: int) -> str:
         new_id = env.reckon.create_invoice(
             book, customer, when, [], reference=reference, raw_lines=lines
         )
-        env.reckon.update_invoice(book, new_id, status="Approved")
+        env.approval.approve_created(new_id)
         return new_id
 
-    push = Push(
-        body,
-        find=lambda: id_of(env.reckon.find_invoice_by_reference(book, reference)),
-        create=create,
-    )
+    def find() -> str | None:  # after a crash: created, perhaps never approved
+        found = env.reckon.find_invoice_by_reference(book, reference)
+        if found is not None and found.status == "Draft":
+            env.reckon.update_invoice(book, found.id, status="Approved")
+        return id_of(found)
+
+    push = Push(body, find=find, create=create)
     return env.push(rec, push, "release")
 
 
