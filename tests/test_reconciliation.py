@@ -16,7 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal.extensions import db
-from portal.models.reconciliation import ExportColumnMapping, ReconciliationBatch, RowClass
+from portal.models.reconciliation import (
+    ExportColumnMapping,
+    ReconciliationBatch,
+    ReconciliationRow,
+    RowClass,
+)
 from portal.services.reconciliation.export_reader import (
     ExportError,
     guess_mapping,
@@ -24,6 +29,7 @@ from portal.services.reconciliation.export_reader import (
     missing_fields,
     sniff_export,
 )
+from portal.services.reconciliation.plan import USE_ORDER
 from portal.services.reconciliation.rows import ReadStats, VoucherIndex, triage
 from portal.services.reconciliation.values import BadValue, clean_code, parse_cents, parse_date
 
@@ -264,3 +270,36 @@ def test_unrecognised_columns_are_mapped_once_and_remembered(manager, post, clie
 def test_viewer_cannot_upload(app, demo, login, post):
     login("viewer@example.com")
     assert _upload(post, b"a,b\n1,2\n").status_code == 403
+
+
+# ---- the order of use ----------------------------------------------------------------------------
+def test_rows_without_a_date_are_used_first_on_every_database(demo):
+    """SQLite sorts NULL first and PostgreSQL last: the order of use says which, so one voucher's
+    rows are redeemed in the same order (and the same rows redeemed) on both."""
+    clinic = demo["clinics"]["bondi-physio"]
+    batch = ReconciliationBatch(clinic_id=clinic.id)
+    db.session.add(batch)
+    db.session.flush()
+    for number, invoice, day in [
+        (2, "1002", date(2026, 5, 2)),
+        (3, "1003", None),
+        (4, "1001", date(2026, 5, 2)),
+        (5, "1000", date(2026, 5, 1)),
+    ]:
+        db.session.add(
+            ReconciliationRow(
+                clinic_id=clinic.id,
+                batch_id=batch.id,
+                row_number=number,
+                invoice_number=invoice,
+                issue_date=day,
+                code="ORDER1",
+            )
+        )
+    db.session.flush()
+    stmt = (
+        db.select(ReconciliationRow.row_number)
+        .where(ReconciliationRow.batch_id == batch.id)
+        .order_by(*USE_ORDER, ReconciliationRow.row_number)
+    )
+    assert db.session.scalars(stmt).all() == [3, 5, 4, 2]

@@ -141,6 +141,19 @@ def test_the_plan_reads_as_one_sentence():
     )
 
 
+def test_the_plan_sentence_gives_its_reasons_in_one_order_whatever_order_the_rows_came_in():
+    summary = PlanSummary()
+    summary.looks["with an unknown code"] = 1  # met first: the database chose the row order
+    summary.looks["ambiguous"] = 2
+    summary.skipped[("it was already redeemed", "they were already redeemed")] = 2
+    summary.skipped[("it was already redeemed by hand", "they were already redeemed by hand")] = 1
+    assert plan_sentence(summary) == (
+        "Redeems nothing; 1 row skipped because it was already redeemed by hand; "
+        "2 rows skipped because they were already redeemed; 2 rows ambiguous left alone; "
+        "1 row with an unknown code left alone."
+    )
+
+
 # ---- live job pages -------------------------------------------------------------------------
 def test_counters_agree_with_the_items_shown(manager, client, demo):
     clinic: Clinic = demo["clinics"]["bondi-physio"]

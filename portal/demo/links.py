@@ -57,6 +57,7 @@ def _agency_admin(agency: Agency) -> User:
         select(User)
         .join(Membership)
         .where(Membership.agency_id == agency.id, Membership.role == Role.AGENCY_ADMIN)
+        .order_by(Membership.id)  # the first admin, when the agency has several
     )
     user = db.session.scalar(stmt.limit(1))
     assert user is not None, f"demo agency {agency.slug} has no admin"

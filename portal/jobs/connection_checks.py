@@ -12,8 +12,10 @@ from .kind import JobKind
 
 
 def run_connection_checks(ctx: RunContext) -> None:
-    linked = db.session.scalars(
-        owned(Connection, ctx.clinic).where(Connection.sealed_secrets.is_not(None))
+    linked = db.session.scalars(  # in the order they were linked: the run's items show it
+        owned(Connection, ctx.clinic)
+        .where(Connection.sealed_secrets.is_not(None))
+        .order_by(Connection.id)
     )
     items = [
         WorkItem(ref=c.provider, label=Provider(c.provider).label, payload=c.id) for c in linked

@@ -54,8 +54,12 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     totp_sealed_secret: Mapped[str | None] = mapped_column(Text)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
+    # In the order they were given (the account page and the people list show them so).
     memberships: Mapped[list[Membership]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="user",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="Membership.id",
     )
 
     @property

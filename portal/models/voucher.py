@@ -79,7 +79,9 @@ class Voucher(ClinicOwned, db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     events: Mapped[list[VoucherEvent]] = relationship(
-        back_populates="voucher", order_by="VoucherEvent.at", cascade="all, delete-orphan"
+        back_populates="voucher",
+        order_by="(VoucherEvent.at, VoucherEvent.id)",  # steps at one instant: as written
+        cascade="all, delete-orphan",
     )
     search_terms: Mapped[list[VoucherSearchTerm]] = relationship(cascade="all, delete-orphan")
 

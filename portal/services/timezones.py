@@ -19,7 +19,10 @@ def common_zone(agency_ids: Iterable[int]) -> str:
     ids = set(agency_ids)
     if not ids:
         return DEFAULT_TIMEZONE
-    zones = db.session.scalars(select(Clinic.timezone).where(Clinic.agency_id.in_(ids)))
+    # By id: on a tie most_common keeps the zone seen first, so the order must be fixed.
+    zones = db.session.scalars(
+        select(Clinic.timezone).where(Clinic.agency_id.in_(ids)).order_by(Clinic.id)
+    )
     common = Counter(zones).most_common(1)
     return common[0][0] if common else DEFAULT_TIMEZONE
 

@@ -93,15 +93,16 @@ def index() -> str:
 def _index_page(**forms: Any) -> str:
     """The accounting page; `forms` are forms posted back with their errors (shown by them)."""
     clinic = current_clinic()
-    counts = db.session.execute(
+    counts = db.session.execute(  # a table on the page: in kind then state order everywhere
         select(SyncRecord.kind, SyncRecord.state, func.count())
         .where(SyncRecord.clinic_id == clinic.id)
         .group_by(SyncRecord.kind, SyncRecord.state)
+        .order_by(SyncRecord.kind, SyncRecord.state)
     ).all()
     attention = db.session.scalars(
         owned(SyncRecord, clinic)
         .where(SyncRecord.state.in_((SyncState.NEEDS_ACTION, SyncState.FAILED, SyncState.PENDING)))
-        .order_by(SyncRecord.updated_at.desc())
+        .order_by(SyncRecord.updated_at.desc(), SyncRecord.id.desc())
         .limit(50)
     )
     reports = db.session.scalars(
@@ -337,7 +338,9 @@ def _lines(report: MismatchReport) -> Any:
 def report(report_id: int) -> str:
     require(Capability.VIEW)
     row = owned_or_404(MismatchReport, current_clinic(), report_id)
-    stmt = _lines(row).order_by(MismatchLine.resolved, MismatchLine.issue_date, MismatchLine.id)
+    # Undated lines first, as SQLite sorts NULLs (PostgreSQL would put them last).
+    undated_first = MismatchLine.issue_date.asc().nulls_first()
+    stmt = _lines(row).order_by(MismatchLine.resolved, undated_first, MismatchLine.id)
     page = paginate(stmt, LINES_PER_PAGE)
     links = invoice_links(current_clinic())
     return render_template("accounting/report.html", report=row, page=page, links=links)

@@ -92,4 +92,6 @@ def due_schedules(now: datetime) -> list[AccountingSchedule]:
     stmt = select(AccountingSchedule).where(
         AccountingSchedule.enabled, AccountingSchedule.next_run_at <= now
     )
-    return list(db.session.scalars(stmt.order_by(AccountingSchedule.next_run_at)))
+    return list(
+        db.session.scalars(stmt.order_by(AccountingSchedule.next_run_at, AccountingSchedule.id))
+    )

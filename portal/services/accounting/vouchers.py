@@ -44,8 +44,10 @@ VOIDED, EXPIRED, ACTIVE = "voided", "expired", "active"
 
 
 def vouchers_to_post(clinic: Clinic) -> list[Voucher]:
-    """Every live voucher the portal knows (by webhook or import), oldest sale first."""
-    stmt = owned(Voucher, clinic).where(~Voucher.test_mode).order_by(Voucher.purchased_at)
+    """Every live voucher the portal knows (by webhook or import), oldest sale first (undated
+    ones first, as SQLite sorts NULLs; PostgreSQL would put them last)."""
+    oldest = (Voucher.purchased_at.asc().nulls_first(), Voucher.id)
+    stmt = owned(Voucher, clinic).where(~Voucher.test_mode).order_by(*oldest)
     return list(db.session.scalars(stmt))
 
 

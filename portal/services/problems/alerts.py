@@ -120,7 +120,7 @@ def pending_for(user: User, pref: AlertPreference, mode: AlertMode, now: datetim
         db.session.scalars(
             select(Problem)
             .where(Problem.clinic_id.in_(clinic_ids), is_active(now))
-            .order_by(Problem.clinic_id, Problem.opened_at)
+            .order_by(Problem.clinic_id, Problem.opened_at, Problem.id)
         )
     )
     stmt = select(ProblemMailing.problem_id, ProblemMailing.generation).where(

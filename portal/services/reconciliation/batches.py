@@ -198,7 +198,9 @@ def items_to_archive(batch: ReconciliationBatch) -> int:
 
 
 def batches_query(clinic: Clinic) -> Select[Any]:
-    return owned(ReconciliationBatch, clinic).order_by(ReconciliationBatch.created_at.desc())
+    return owned(ReconciliationBatch, clinic).order_by(
+        ReconciliationBatch.created_at.desc(), ReconciliationBatch.id.desc()
+    )
 
 
 def rows_query(

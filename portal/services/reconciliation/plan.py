@@ -46,6 +46,9 @@ REALLOCATED = (
 # Past this many vouchers, one pass over VaocherApp's (assumed) list beats one GET each.
 LIST_THRESHOLD = 50
 BLOCKED_STATUSES = ("voided", "void", "expired", "cancelled")
+# A voucher's rows in the order they use it up: by invoice date (undated rows first, as SQLite
+# sorts NULLs; PostgreSQL would put them last and so redeem other rows), then invoice number.
+USE_ORDER = (ReconciliationRow.issue_date.asc().nulls_first(), ReconciliationRow.invoice_number)
 
 
 def voucher_refs(batch: ReconciliationBatch) -> list[tuple[str, str]]:
@@ -89,8 +92,7 @@ def _rows_of(batch: ReconciliationBatch, voucher_id: int | None, code: str) -> l
         stmt = stmt.where(ReconciliationRow.code == code, ReconciliationRow.voucher_id.is_(None))
     else:
         stmt = stmt.where(ReconciliationRow.voucher_id == voucher_id)
-    order = (ReconciliationRow.issue_date, ReconciliationRow.invoice_number)
-    return list(db.session.scalars(stmt.order_by(*order, ReconciliationRow.row_number)))
+    return list(db.session.scalars(stmt.order_by(*USE_ORDER, ReconciliationRow.row_number)))
 
 
 def check_voucher(
@@ -222,9 +224,8 @@ def _chunk_rows(
             ReconciliationRow.voucher_id.is_(None) & ReconciliationRow.code.in_(unknown),
         ),
     )
-    order = (ReconciliationRow.issue_date, ReconciliationRow.invoice_number)
     rows: dict[str, list[ReconciliationRow]] = defaultdict(list)
-    for row in db.session.scalars(stmt.order_by(*order, ReconciliationRow.row_number)):
+    for row in db.session.scalars(stmt.order_by(*USE_ORDER, ReconciliationRow.row_number)):
         code = by_id.get(row.voucher_id) if row.voucher_id else clean_code(row.code)
         if code is not None:
             rows[code].append(row)

@@ -45,15 +45,17 @@ def out_of_date_reason(batch: ReconciliationBatch) -> str:
     entries = ledger_entries(batch.clinic_id, rows)
     taken = [row for row in rows if (e := entry_for(row, entries)) and e.batch_id != batch.id]
     if taken:
+        first = min(taken, key=lambda row: row.row_number)  # the rows come in no fixed order
         return (
             f"{len(taken)} of its rows were redeemed by a newer reconciliation "
-            f"(#{entry_for(taken[0], entries).batch_id})."  # type: ignore[union-attr]
+            f"(#{entry_for(first, entries).batch_id})."  # type: ignore[union-attr]
         )
     planned = (
         select(Voucher.code, Voucher.balance_cents, func.max(ReconciliationRow.plan_balance_cents))
         .join(ReconciliationRow, ReconciliationRow.voucher_id == Voucher.id)
         .where(ReconciliationRow.id.in_([row.id for row in rows]))
         .group_by(Voucher.id, Voucher.code, Voucher.balance_cents)
+        .order_by(Voucher.code, Voucher.id)  # the same voucher named on every database
     )
     for code, now, then in db.session.execute(planned):
         if then is not None and now != then:

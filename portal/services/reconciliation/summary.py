@@ -180,10 +180,14 @@ def plan_sentence(summary: PlanSummary) -> str:
         parts.append(f"archives {_count(summary.archives, 'billable item')}")
     if summary.reprices:
         parts.append(f"re-prices {_count(summary.reprices, 'billable item')}")
-    for (one, many), n in summary.skipped.items():
-        parts.append(f"{_count(n, 'row')} skipped because {one if n == 1 else many}")
-    for what, n in summary.looks.items():
-        parts.append(f"{_count(n, 'row')} {what} left alone")
+    # In the order the reasons are listed above, not the order the rows were read (which the
+    # database does not fix: SQLite and PostgreSQL differ).
+    for one, many in (*SKIP_REASONS.values(), OTHER_SKIP):
+        if n := summary.skipped[(one, many)]:
+            parts.append(f"{_count(n, 'row')} skipped because {one if n == 1 else many}")
+    for what in NEEDS_A_LOOK.values():
+        if n := summary.looks[what]:
+            parts.append(f"{_count(n, 'row')} {what} left alone")
     if summary.excluded:
         parts.append(f"{_count(summary.excluded, 'row')} excluded by you")
     return "; ".join(parts) + "."

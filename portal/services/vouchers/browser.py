@@ -164,4 +164,6 @@ def vaocherapp_link(code: str) -> str:
 
 def vouchers_of_patient(clinic: Clinic, patient_id: str) -> list[Voucher]:
     stmt = owned(Voucher, clinic).where(Voucher.cliniko_patient_id == patient_id)
-    return list(db.session.scalars(stmt.order_by(Voucher.purchased_at.desc()).limit(2)))
+    # Newest first; undated ones last on both databases (PostgreSQL puts NULLs first on DESC).
+    newest = (Voucher.purchased_at.desc().nulls_last(), Voucher.id.desc())
+    return list(db.session.scalars(stmt.order_by(*newest).limit(2)))
