@@ -134,7 +134,7 @@ def test_invoice_paid_from_account_credit_is_closed_in_reckon(synced, sandbox, r
     assert receipts[0]["ledgerAccount"]["name"] == "Cliniko Clearing"
 
 
-@pytest.mark.parametrize("kind", ["invoice", "customer"])
+@pytest.mark.parametrize("kind", ["invoice", "customer", "credit_note", "item"])
 @pytest.mark.parametrize("death", ["the run unwinds", "nothing more is committed"])
 def test_crash_between_create_and_cross_reference_makes_no_duplicate(
     linked_clinic, sandbox, run_worker, monkeypatch, death, kind, app
@@ -176,6 +176,11 @@ def test_crash_between_create_and_cross_reference_makes_no_duplicate(
     assert max(refs.values()) == 1
     patients = Counter(c.get("notes") for c in books.customers.values())
     assert max(n for notes, n in patients.items() if (notes or "").startswith("Cliniko")) == 1
+    notes = Counter(str(n.get("reference")) for n in books.creditnotes.values())
+    assert notes
+    assert max(notes.values()) == 1
+    items = Counter(str(i.get("itemCode")) for i in books.items.values())
+    assert max(items.values()) == 1
     synced = {r.cliniko_id: r.reckon_id for r in records("customer")}
     assert all(synced.values())
     assert len(set(synced.values())) == len(synced)

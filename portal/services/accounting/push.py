@@ -4,7 +4,8 @@ create twice.
 A create is preceded by a checkpoint (`attempted_at` committed by the caller), so after a crash
 between Reckon's 201 and our commit the next attempt finds the record by its reference first.
 Customers, invoices, payments and voucher postings are claimed fifty at a time instead (one
-commit, see `SyncEnv.claim_records`): a claim left by a dead run marks them as attempted.
+commit, see `SyncEnv.claim_records`), other creates one at a time in a transaction of their own
+on PostgreSQL (`SyncEnv._claim_one`): a claim left by a dead run marks them as attempted.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import inspect
+from sqlalchemy import delete, insert, inspect
+from sqlalchemy.exc import OperationalError
 
 from portal.clients.cliniko_models import BillableItem, Product
 from portal.clients.errors import ValidationError
@@ -29,6 +30,7 @@ from portal.models import (
     SyncRecord,
     SyncState,
 )
+from portal.models.types import utcnow
 from portal.services.accounting import map as m
 from portal.services.accounting.approval import InvoiceApproval
 from portal.services.accounting.push import (
@@ -92,6 +94,8 @@ class SyncEnv:
     # Records claimed (kind, Cliniko id) and not yet sent: their creates need no checkpoint each.
     claimed: set[tuple[str, str]] = field(default_factory=set)
     claim: SyncClaim | None = None
+    # Claims of one record each (`_claim_one`), released with the chunk's claim.
+    own_claims: list[int] = field(default_factory=list)
     # Threads for Reckon writes that need no checkpoint (`push_later`); None: one at a time.
     writer: Executor | None = None
     approval: InvoiceApproval = field(init=False)  # how a new invoice is left Approved
@@ -129,12 +133,41 @@ class SyncEnv:
 
     def release_claim(self, commit: bool = True) -> None:
         """The claimed records' outcomes are committed: the claim is no longer needed."""
+        if self.claim is None and not self.own_claims:
+            self.claimed = set()
+            return
         if self.claim is not None:
             db.session.delete(self.claim)
             self.claim = None
-            if commit:
-                self.checkpoint()
+        if self.own_claims:
+            db.session.execute(delete(SyncClaim).where(SyncClaim.id.in_(self.own_claims)))
+            self.own_claims = []
+        if commit:
+            self.checkpoint()
         self.claimed = set()
+
+    def _claim_one(self, rec: SyncRecord) -> None:
+        """The checkpoint of a create no chunk claimed (a credit note, an item): on PostgreSQL a
+        claim of that one record committed in a transaction of its own, which leaves the run's
+        pending work (and its commit) to the next batch of outcomes; elsewhere, and if that
+        cannot be written, the run's own commit."""
+        if db.engine.dialect.name != "postgresql":
+            self.checkpoint()
+            return
+        row = {
+            "clinic_id": self.clinic.id,
+            "refs": [f"{rec.kind}:{rec.cliniko_id}"],
+            "created_at": utcnow(),
+        }
+        try:
+            with db.engine.begin() as own:
+                claim_id = own.execute(
+                    insert(SyncClaim).values(**row).returning(SyncClaim.id)
+                ).scalar_one()
+        except OperationalError:
+            self.checkpoint()
+            return
+        self.own_claims.append(claim_id)
 
     def _settle_claims(self) -> None:
         """A claim left by a run that died: its records may be in Reckon, so each is marked as
@@ -184,7 +217,7 @@ class SyncEnv:
         self.claimed.discard((rec.kind, rec.cliniko_id))  # a second push checkpoints as usual
         if later and self.writer is not None and (rec.reckon_id or claimed):
             return push_later(rec, push, digest, self.breaker, self.writer)
-        checkpoint = _claimed if claimed else self.checkpoint
+        checkpoint = _claimed if claimed else lambda: self._claim_one(rec)
         return push_record(rec, push, digest, self.breaker, checkpoint)
 
     def _would(self, rec: SyncRecord, digest: str, action: str | None) -> str:
