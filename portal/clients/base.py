@@ -1,4 +1,10 @@
-"""The one choke point for third-party HTTP: session, timeouts, retries, limits, typed errors."""
+"""The one choke point for third-party HTTP: connection pool, timeouts, retries, limits, typed
+errors.
+
+Calls go straight to urllib3's thread-safe pool: the portal needs none of what requests adds per
+call (cookies, redirects, environment look-ups, hooks), and a sync makes one or two calls per
+record, so that layer was a sixth of a worker's CPU. `Response` carries what the clients read.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,20 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
-from urllib3.exceptions import NewConnectionError
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 
 from .errors import (
     OutcomeUnknown,
@@ -89,7 +101,24 @@ def same_origin(url: str, base_url: str) -> bool:
     return (a.scheme, a.netloc) == (b.scheme, b.netloc)
 
 
-def decode_json(response: requests.Response, service: str, *, decimals: bool = False) -> Any:
+@dataclass(frozen=True)
+class Response:
+    """An upstream's answer: what the clients and the error mapping read of it."""
+
+    status_code: int
+    headers: Mapping[str, str]  # case-insensitive
+    content: bytes
+    url: str
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+def decode_json(response: Response, service: str, *, decimals: bool = False) -> Any:
     """The response body as JSON (floats as Decimal when asked), or an UpstreamError."""
     if not response.content:
         return None
@@ -103,12 +132,51 @@ def decode_json(response: requests.Response, service: str, *, decimals: bool = F
         ) from exc
 
 
-def _unsent(exc: requests.RequestException) -> bool:
-    """True when the request provably never reached the server (so even a POST may be retried)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+def _unsent(exc: HTTPError) -> bool:
+    """True when the request provably never reached the server (so even a POST may be retried):
+    no connection was made (refused, or it timed out while connecting)."""
+    return isinstance(exc, ConnectTimeoutError | NewConnectionError)
+
+
+def _timed_out(exc: HTTPError) -> bool:
+    if isinstance(exc, NewConnectionError):  # urllib3 files "refused" under connect timeouts
+        return False
+    return isinstance(exc, ConnectTimeoutError | ReadTimeoutError)
+
+
+def _pool(base_url: str) -> urllib3.PoolManager:
+    """A pool for one client, through the environment's proxy for its URL if any (read once)."""
+    scheme = urlsplit(base_url).scheme
+    proxy = requests.utils.get_environ_proxies(base_url).get(scheme)
+    if not proxy:
+        return urllib3.PoolManager(maxsize=8, retries=False)
+    parsed = urllib3.util.parse_url(proxy)
+    auth = urllib3.util.make_headers(proxy_basic_auth=parsed.auth) if parsed.auth else None
+    return urllib3.ProxyManager(proxy, proxy_headers=auth, maxsize=8, retries=False)
+
+
+def _body(kwargs: dict[str, Any], headers: dict[str, str]) -> bytes | None:
+    """The request body from `json=` or `data=` (text, bytes, or a form as a mapping)."""
+    if kwargs.get("json") is not None:
+        headers.setdefault("Content-Type", "application/json")
+        return json.dumps(kwargs["json"], allow_nan=False).encode()
+    data = kwargs.get("data")
+    if data is None:
+        return None
+    if isinstance(data, Mapping):
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        return urlencode(data, doseq=True).encode()
+    return data.encode() if isinstance(data, str) else bytes(data)
+
+
+def _with_params(url: str, params: Any) -> str:
+    """The URL with the query parameters (a mapping, or pairs for repeated names) that have a
+    value: None drops one, as in requests."""
+    items = params.items() if isinstance(params, Mapping) else params or []
+    pairs = [(k, v) for k, v in items if v is not None]
+    if not pairs:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(pairs, doseq=True)}"
 
 
 class _Budget:
@@ -122,7 +190,8 @@ class _Budget:
 
 
 class HttpClient:
-    """A session plus the retry loop; each upstream client owns one and adds its own auth."""
+    """A connection pool plus the retry loop; each upstream client owns one and sets its own
+    `headers` and `auth` (HTTP Basic, user and password)."""
 
     def __init__(
         self,
@@ -139,11 +208,16 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
         self.options = options or HttpOptions()
-        self.session = requests.Session()
-        # The environment's proxy settings are read once for this base URL, not on every call
-        # (requests would otherwise look up the proxy variables and ~/.netrc per request).
-        self.session.proxies = requests.utils.get_environ_proxies(self.base_url)
-        self.session.trust_env = False
+        self.headers: dict[str, str] = {
+            "User-Agent": "clinic-portal",
+            "Accept": "*/*",
+            "Accept-Encoding": "gzip, deflate",
+        }
+        self.auth: tuple[str, str] | None = None
+        self._pool = _pool(self.base_url)
+        self._timeout = urllib3.Timeout(
+            connect=self.options.connect_timeout, read=self.options.read_timeout
+        )
         self._sleep = sleep
         self._wall_clock = wall_clock
         self._rand = rand
@@ -158,15 +232,16 @@ class HttpClient:
 
     def request(
         self, method: str, path: str, *, idempotent: bool | None = None, **kwargs: Any
-    ) -> requests.Response:
-        """Send with rate limiting, timeouts and safe retries; return a 2xx/3xx or raise."""
+    ) -> Response:
+        """Send with rate limiting, timeouts and safe retries; return a 2xx/3xx or raise.
+        Takes `params`, `json` or `data`, and `headers` (over the client's own)."""
         method = method.upper()
         idem = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         url, budget = self.url(path), _Budget(self.options.max_wait)
         for attempt in range(self.options.retries + 1):
             try:
                 response = self._send(method, url, budget, kwargs)
-            except requests.RequestException as exc:
+            except HTTPError as exc:
                 failure = self._transport_error(exc, method, url, idem)
                 hint = None
             else:
@@ -183,30 +258,39 @@ class HttpClient:
 
     def close(self) -> None:
         """Release pooled connections."""
-        self.session.close()
+        self._pool.clear()
 
-    def _send(
-        self, method: str, url: str, budget: _Budget, kwargs: dict[str, Any]
-    ) -> requests.Response:
+    def _send(self, method: str, url: str, budget: _Budget, kwargs: dict[str, Any]) -> Response:
+        headers = {**self.headers, **(kwargs.get("headers") or {})}
+        if self.auth is not None and "Authorization" not in headers:
+            headers |= urllib3.util.make_headers(basic_auth=":".join(self.auth))
+        body = _body(kwargs, headers)
+        full_url = _with_params(url, kwargs.get("params"))
         slot = self.limiter.acquire(budget.left)
         budget.spend(slot.waited)
-        timeout = (self.options.connect_timeout, self.options.read_timeout)
         try:
-            return self.session.request(method, url, timeout=timeout, **kwargs)
+            answer = self._pool.request(
+                method,
+                full_url,
+                body=body,
+                headers=headers,
+                timeout=self._timeout,
+                retries=False,  # the loop in `request` decides, knowing what is safe to repeat
+                redirect=False,
+            )
         finally:
             self.limiter.finish(slot)
+        return Response(answer.status, answer.headers, answer.data, full_url)
 
-    def _transport_error(
-        self, exc: requests.RequestException, method: str, url: str, idem: bool
-    ) -> UpstreamError:
+    def _transport_error(self, exc: HTTPError, method: str, url: str, idem: bool) -> UpstreamError:
         ctx: dict[str, Any] = {"service": self.service, "method": method}
         ctx["path"] = urlsplit(url).path
-        kind = "did not answer in time" if isinstance(exc, requests.Timeout) else "is unreachable"
+        kind = "did not answer in time" if _timed_out(exc) else "is unreachable"
         if idem or _unsent(exc):
             return Unavailable(f"{self.service} {kind}; try again later.", **ctx)
         return OutcomeUnknown(unknown_outcome_message(self.service), **ctx)
 
-    def _server_hint(self, response: requests.Response, failure: UpstreamError) -> float | None:
+    def _server_hint(self, response: Response, failure: UpstreamError) -> float | None:
         now, headers = self._wall_clock(), response.headers
         hint = reset_seconds(headers.get("X-RateLimit-Reset"), now)
         if hint is None:

@@ -110,8 +110,8 @@ class ClinikoClient:
         limiter = shared_limiter(SERVICE, api_key, rate_limit or UNLIMITED, rate_store)
         url = base_url_template.format(shard=self.shard)
         self._http = base.HttpClient(SERVICE, url, limiter=limiter, options=options)
-        self._http.session.auth = (api_key.strip(), "")
-        self._http.session.headers.update(
+        self._http.auth = (api_key.strip(), "")
+        self._http.headers.update(
             {
                 "User-Agent": f"{app_name.strip()} ({contact_email.strip()})",
                 "Accept": "application/json",

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-import requests
+
+class Answer(Protocol):
+    """An HTTP answer as the error mapping reads it (`base.Response`)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def url(self) -> str: ...
+
+    def json(self) -> Any: ...
 
 
 class UpstreamError(Exception):
@@ -97,7 +107,7 @@ def field_errors(body: Any) -> dict[str, str]:
 
 
 def error_from_response(
-    response: requests.Response, service: str, method: str, idempotent: bool
+    response: Answer, service: str, method: str, idempotent: bool
 ) -> UpstreamError:
     """Map an error status to the typed error the portal handles."""
     status = response.status_code
@@ -137,7 +147,7 @@ def _validation_message(service: str, body: Any, fields: Mapping[str, str]) -> s
     return f"{service} rejected the data: {detail or 'no reason given'}"[:500]
 
 
-def _json_or_none(response: requests.Response) -> Any:
+def _json_or_none(response: Answer) -> Any:
     try:
         return response.json()
     except ValueError:

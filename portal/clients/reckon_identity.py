@@ -63,8 +63,8 @@ class ReckonIdentityClient:
         limiter = shared_limiter(f"{SERVICE} identity", client_id, UNLIMITED)
         self._http = base.HttpClient(SERVICE, base_url, limiter=limiter, options=options)
         # Basic client auth, form-encoded first as RFC 6749 §2.3.1 (and IdentityServer) expect.
-        self._http.session.auth = (quote(client_id, safe=""), quote(client_secret, safe=""))
-        self._http.session.headers["Accept"] = "application/json"
+        self._http.auth = (quote(client_id, safe=""), quote(client_secret, safe=""))
+        self._http.headers["Accept"] = "application/json"
 
     def close(self) -> None:
         """Release pooled connections."""

@@ -9,8 +9,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from . import base
 from .errors import AuthError, reworded
 from .ratelimit import UNLIMITED, RateLimit, shared_limiter
@@ -48,7 +46,7 @@ class ReckonTransport:
         # APIM publishes no numbers: by default only its 429s' Retry-After pauses are shared.
         limiter = shared_limiter(SERVICE, subscription_key, rate_limit or UNLIMITED, rate_store)
         self._http = base.HttpClient(SERVICE, base_url, limiter=limiter, options=options)
-        self._http.session.headers.update(
+        self._http.headers.update(
             {"Ocp-Apim-Subscription-Key": subscription_key, "Accept": "application/json"}
         )
 
@@ -86,7 +84,7 @@ class ReckonTransport:
             page += 1
 
     @staticmethod
-    def _has_more(response: requests.Response, page: int, count: int) -> bool:
+    def _has_more(response: base.Response, page: int, count: int) -> bool:
         # Page numbers are ours: the Link URLs can carry the wrong scheme behind APIM.
         if base.next_link(response.headers.get("Link")):
             return True
@@ -115,7 +113,7 @@ class ReckonTransport:
             headers={"Content-Type": MERGE_PATCH},
         )
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _request(self, method: str, path: str, **kwargs: Any) -> base.Response:
         """Send with a fresh access token; on a 401 refresh once and try again."""
         tokens = self._keeper.current()
         try:

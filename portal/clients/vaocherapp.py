@@ -133,7 +133,7 @@ class VaocherAppClient:
     ) -> None:
         limiter = shared_limiter(SERVICE, api_key, rate_limit or UNLIMITED, rate_store)
         self._http = base.HttpClient(SERVICE, base_url, limiter=limiter, options=options)
-        self._http.session.headers.update(
+        self._http.headers.update(
             {
                 "Authorization": f"Bearer {api_key.strip()}",
                 "Accept": "application/json",

@@ -1,13 +1,15 @@
 """Pure helpers of the HTTP choke point: backoff, header parsing, error mapping."""
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-import requests
+from urllib3 import HTTPHeaderDict
 
 from portal.clients.base import (
     HttpOptions,
+    Response,
     backoff_delay,
     decode_json,
     next_link,
@@ -28,15 +30,13 @@ from portal.clients.errors import (
 )
 
 
-def make_response(
-    status: int, body: object = None, headers: dict | None = None
-) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response._content = b"" if body is None else json.dumps(body).encode()
-    response.headers.update(headers or {})
-    response.url = "http://127.0.0.1:9/cliniko/au1/v1/patients/7"
-    return response
+def make_response(status: int, body: object = None, headers: dict | None = None) -> Response:
+    return Response(
+        status,
+        HTTPHeaderDict(headers or {}),
+        b"" if body is None else json.dumps(body).encode(),
+        "http://127.0.0.1:9/cliniko/au1/v1/patients/7",
+    )
 
 
 def test_backoff_doubles_up_to_the_cap_without_jitter():
@@ -126,24 +126,19 @@ def test_validation_error_carries_field_messages_in_readable_text():
 
 def test_messages_never_echo_paths_or_credentials():
     response = make_response(401, {"message": "HTTP Basic: Access denied."})
-    response.request = requests.Request(
-        "GET", response.url, headers={"Authorization": "Basic c2VjcmV0Og=="}
-    ).prepare()
     error = error_from_response(response, "Cliniko", "GET", True)
     assert "c2VjcmV0" not in str(error)
     assert "/patients/7" not in str(error)
 
 
 def test_decode_json_can_keep_money_exact():
-    response = make_response(200)
-    response._content = b'{"totalAmount": 110.10, "count": 2}'
+    response = replace(make_response(200), content=b'{"totalAmount": 110.10, "count": 2}')
     assert decode_json(response, "Reckon", decimals=True) == {
         "totalAmount": Decimal("110.10"),
         "count": 2,
     }
-    response._content = b"<html>"
     with pytest.raises(UpstreamError, match="could not read"):
-        decode_json(response, "Reckon")
+        decode_json(replace(response, content=b"<html>"), "Reckon")
 
 
 def test_http_client_refuses_to_follow_links_to_another_origin():
