@@ -1,4 +1,4 @@
-"""One module per upstream API (requests only); see base.py for the shared HTTP choke point.
+"""One module per upstream API (no Flask, no database); see base.py for the shared HTTP choke point.
 
 Import the client you need from its module, e.g. `from portal.clients.cliniko import ClinikoClient`;
 the errors every client raises are re-exported here.
