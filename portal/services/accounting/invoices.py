@@ -264,11 +264,18 @@ def _credit(
         raise DomainError("The invoice's customer is not known yet.")
     book, customer = env.book_id, str(invoice_rec.details["customer"])
 
-    def settle(note_id: str) -> None:
-        note = env.reckon.get_credit_note(book, note_id)
-        if note.status == "Draft":
+    def settle(note_id: str, fresh: bool = False) -> None:
+        """Approve and apply the note; one just created is a Draft applied to nothing [SPEC:
+        only PATCH sets a credit note's status], so it is not read back first."""
+        if fresh:
+            draft, applied = True, False
+        else:
+            note = env.reckon.get_credit_note(book, note_id)
+            draft = note.status == "Draft"
+            applied = bool(invoice_rec.reckon_id and note.applied_to(invoice_rec.reckon_id))
+        if draft:
             env.reckon.update_credit_note(book, note_id, status="Approved")
-        if link and invoice_rec.reckon_id and not note.applied_to(invoice_rec.reckon_id):
+        if link and invoice_rec.reckon_id and not applied:
             target = env.reckon.get_invoice(book, invoice_rec.reckon_id)
             amount = min(total, target.balance)
             if amount > 0:
@@ -278,7 +285,7 @@ def _credit(
         note_id = env.reckon.create_credit_note(
             book, customer, when, lines, reference=reference, notes=rec.label
         )
-        settle(note_id)
+        settle(note_id, fresh=True)
         return note_id
 
     push = Push(
