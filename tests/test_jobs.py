@@ -341,3 +341,29 @@ def test_chunks_are_recorded_together_and_a_failing_chunk_goes_item_by_item(demo
     assert (run.total, run.processed, run.ok_count, run.failed_count) == (7, 7, 6, 1)
     messages = dict(db.session.execute(db.select(JobItem.ref, JobItem.message)).all())
     assert [messages[r] for r in "0356"] == ["chunked 0", "alone 3", "bad item", "chunked 6"]
+
+
+def test_a_cancel_seen_in_one_phase_stops_the_next_at_once(demo):
+    """A run of several phases that saw the cancel in the first handles nothing in the next, even
+    within the quarter second in which it does not look again."""
+    clinic = demo["clinics"]["bondi-physio"]
+    run = JobRun(clinic_id=clinic.id, kind="demo", status=JobStatus.RUNNING, params={})
+    db.session.add(run)
+    db.session.commit()
+    ctx = RunContext(run)
+    handled: list[str] = []
+
+    def handle(item: WorkItem) -> str:
+        handled.append(item.ref)
+        if item.ref == "a1":
+            db.session.execute(
+                update(JobRun).where(JobRun.id == run.id).values(cancel_requested=True)
+            )
+            db.session.commit()
+            ctx._last_cancel_check = 0.0  # the next check looks
+        return "done"
+
+    ctx.process([WorkItem(f"a{n}") for n in range(3)], handle)
+    assert ctx.cancelled
+    ctx.process([WorkItem(f"b{n}") for n in range(3)], handle)  # the check was just made
+    assert handled == ["a0", "a1"]

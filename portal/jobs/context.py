@@ -135,7 +135,10 @@ class RunContext:
         return bool(flag)
 
     def _cancel_due(self) -> bool:
-        """Look for a cancel between items, at most four times a second."""
+        """Look for a cancel between items, at most four times a second (one already seen, e.g.
+        in an earlier phase, holds at once)."""
+        if self.cancelled:
+            return True
         if time.monotonic() - self._last_cancel_check < CHECK_CANCEL_EVERY_SECONDS:
             return False
         self._last_cancel_check = time.monotonic()
