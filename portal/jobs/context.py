@@ -265,8 +265,10 @@ class RunContext:
         """Store many items' outcomes and bump the counters, in one transaction."""
         if not done:
             return
-        db.session.execute(
-            insert(JobItem),
+        # Core, on the session's connection: the rows need no ORM objects, and psycopg sends
+        # them as one prepared statement many times instead of one long, unprepared one.
+        db.session.connection().execute(
+            insert(JobItem.__table__),
             [
                 {
                     "run_id": self.run_id,
