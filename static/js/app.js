@@ -1,9 +1,12 @@
-/* The portal's own script (CSP: files only, no inline code). Two jobs:
+/* The portal's own script (CSP: files only, no inline code). Three jobs:
    1. Confirmations: htmx's hx-confirm asks in an accessible modal <dialog> (made here on first
       use) instead of window.confirm; only "Yes" sends the request, "No" and Escape send
       nothing. Without <dialog> support it falls back to window.confirm.
    2. Focus: a swap that replaces the focused control (a row's Include/Exclude, a tab) puts
-      focus back on the control with the same id in the new content, never on <body>. */
+      focus back on the control with the same id in the new content, never on <body>.
+   3. Failures: htmx leaves the page as it was when an action's request fails (an error answer,
+      or no answer), so the page says so in an alert instead of nothing happening. Polls (GET)
+      try again by themselves and stay quiet. */
 (function () {
   "use strict";
 
@@ -113,5 +116,28 @@
     }
     lastFocused = null;
     lastRow = null;
+  });
+
+  function sayFailed(evt, text) {
+    var config = evt.detail.requestConfig || {};
+    if ((config.verb || "get").toLowerCase() === "get") {
+      return;
+    }
+    var box = document.getElementById("request-failed");
+    if (!box) {
+      box = make("p", { id: "request-failed", "class": "flash flash-error", role: "alert" });
+      var main = document.getElementById("main") || document.body;
+      main.insertBefore(box, main.firstChild);
+    }
+    box.textContent = text;
+  }
+  document.addEventListener("htmx:responseError", function (evt) {
+    var status = evt.detail.xhr ? evt.detail.xhr.status : 0;
+    sayFailed(evt, "That did not go through: the portal answered with an error (" + status +
+      "). Reload the page to see where things stand, then try again.");
+  });
+  document.addEventListener("htmx:sendError", function (evt) {
+    sayFailed(evt, "That may not have gone through: the portal could not be reached. " +
+      "Reload the page to see where things stand, then try again.");
   });
 })();

@@ -132,3 +132,25 @@ def test_watch_a_job_and_cancel_it_by_keyboard(portal, page: Page):
     expect(page.locator("#run-status")).to_have_attribute(
         "data-status", "cancelled", timeout=30_000
     )
+
+
+def test_an_action_that_fails_says_so(portal, page: Page):
+    """The portal answering an action with an error leaves the page as it was: an alert says it
+    did not go through, instead of nothing happening."""
+    sign_in_by_keyboard(page, portal, "manager@example.com")
+    items = page.get_by_label("Number of items")
+    tab_to(page, items)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("400")
+    page.keyboard.press("Enter")
+    expect(page.locator("#current-item")).to_be_visible(timeout=30_000)
+    # The one thing the real portal will not do on request: fail this answer.
+    page.route("**/cancel", lambda route: route.fulfill(status=500, body="boom"))
+    cancel = page.get_by_role("button", name="Cancel run")
+    tab_to(page, cancel)
+    page.keyboard.press("Enter")
+    answer_yes(page)
+    expect(page.get_by_role("alert")).to_contain_text("did not go through", timeout=10_000)
+    expect(page.get_by_role("alert")).to_contain_text("(500)")
+    page.unroute("**/cancel")
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "running")
