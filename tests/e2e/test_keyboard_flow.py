@@ -134,6 +134,8 @@ def test_watch_a_job_and_cancel_it_by_keyboard(portal, page: Page):
     expect(page.locator("#run-status")).to_have_attribute("data-status", "running")
     page.keyboard.press("Enter")
     answer_yes(page)
+    # The portal took the request (the page says so) before the worker acts on it.
+    expect(page.get_by_text("Cancel requested")).to_be_visible()
     expect(page.locator("#run-status")).to_have_attribute(
         "data-status", "cancelled", timeout=30_000
     )
