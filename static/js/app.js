@@ -42,7 +42,28 @@
     form.appendChild(buttons);
     dialog.appendChild(form);
     document.body.appendChild(dialog);
+    dialog.addEventListener("close", answered);
     return dialog;
+  }
+
+  /* The question being asked: htmx's confirm event details and the button that asked. One
+     listener answers it. A "close" event is fired as a task of its own after the dialog
+     closes, so a quick "No" then a new question can see the "No"'s event arrive while the new
+     question is open: an open dialog has not been answered yet, and that event is ignored. */
+  var asking = null;
+
+  function answered() {
+    var dialog = this;
+    if (dialog.open || !asking) {
+      return;
+    }
+    var question = asking;
+    asking = null;
+    if (dialog.returnValue === "yes") {
+      question.detail.issueRequest(true);
+    } else if (question.opener && question.opener.isConnected) {
+      question.opener.focus();
+    }
   }
 
   function fill(dialog, button) {
@@ -78,17 +99,9 @@
       }
       return;
     }
-    var opener = evt.detail.elt;
-    fill(dialog, opener);
+    asking = { detail: evt.detail, opener: evt.detail.elt };
+    fill(dialog, evt.detail.elt);
     dialog.returnValue = "";
-    dialog.addEventListener("close", function onClose() {
-      dialog.removeEventListener("close", onClose);
-      if (dialog.returnValue === "yes") {
-        evt.detail.issueRequest(true);
-      } else if (opener && opener.isConnected) {
-        opener.focus();
-      }
-    });
     dialog.showModal();
     dialog.querySelector("#confirm-no").focus();
   });

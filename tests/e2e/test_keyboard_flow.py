@@ -155,3 +155,26 @@ def test_an_action_that_fails_says_so(portal, page: Page):
     expect(page.get_by_role("alert")).to_contain_text("(500)")
     page.unroute("**/cancel")
     expect(page.locator("#run-status")).to_have_attribute("data-status", "running")
+
+
+def test_yes_after_a_quick_no_still_acts(portal, page: Page):
+    """Asked twice in quick succession: the first dialog's "close" event (fired after the
+    dialog closes, as a task of its own) may only arrive once the second asking has begun.
+    That late event must not be taken for the second answer, and "Yes" still acts."""
+    start_long_demo_run(page, portal)
+    cancel = page.get_by_role("button", name="Cancel run")
+    cancel.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog")).to_be_visible()
+    # Refuse and ask again within one task, so the refusal's close event comes after both.
+    page.evaluate(
+        """() => {
+          document.getElementById("confirm-dialog").close();
+          document.getElementById("cancel-run").click();
+        }"""
+    )
+    answer_yes(page)
+    expect(page.get_by_text("Cancel requested")).to_be_visible()
+    expect(page.locator("#run-status")).to_have_attribute(
+        "data-status", "cancelled", timeout=30_000
+    )
