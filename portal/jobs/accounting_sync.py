@@ -51,6 +51,7 @@ WRITES_IN_FLIGHT = 4  # on PostgreSQL, unless ACCOUNTING_WRITES_IN_FLIGHT says o
 TOKEN_MARGIN_SECONDS = 600  # a chunk's writes take seconds: the token outlives them
 CLAIM_EVERY = 50  # records claimed (one commit) before they are sent: see SyncEnv.claim_records
 CLAIMED = {
+    "item": EntityKind.ITEM,
     "customer": EntityKind.CUSTOMER,
     "invoice": EntityKind.INVOICE,
     "payment": EntityKind.PAYMENT,
@@ -363,8 +364,8 @@ class _Phases:
 
 
 def _claimable(ref: str) -> tuple[str, str] | None:
-    """The record a work item creates, when it is of a kind claimed many at a time (items are
-    few: each keeps its own checkpoint)."""
+    """The record a work item creates, when it is of a kind claimed many at a time (a credit
+    note is made by its invoice's item: it keeps a checkpoint of its own)."""
     prefix, _, key = ref.partition(":")
     kind = CLAIMED.get(prefix)
     return (kind, key) if kind else None

@@ -3,7 +3,7 @@ create twice.
 
 A create is preceded by a checkpoint (`attempted_at` committed by the caller), so after a crash
 between Reckon's 201 and our commit the next attempt finds the record by its reference first.
-Customers, invoices, payments and voucher postings are claimed fifty at a time instead (one
+Items, customers, invoices, payments and voucher postings are claimed fifty at a time instead (one
 commit, see `SyncEnv.claim_records`), other creates one at a time in a transaction of their own
 on PostgreSQL (`SyncEnv._claim_one`): a claim left by a dead run marks them as attempted.
 """
@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from portal.clients.errors import OutcomeUnknown, RateLimited, Unavailable, UpstreamError
 from portal.extensions import db
-from portal.models import Clinic, SyncRecord, SyncState
+from portal.models import Clinic, EntityKind, SyncRecord, SyncState
 from portal.models.types import utcnow
 from portal.services import DomainError
 from portal.tenancy import owned
@@ -79,10 +79,13 @@ def new_sync_record(clinic: Clinic, kind: str, cliniko_id: str, dry: bool = Fals
     return rec
 
 
-def records_by_id(clinic: Clinic, kind: str) -> dict[str, SyncRecord]:
-    """Every cross-reference of one kind, by Cliniko id (one query, for lookups in bulk)."""
-    rows = db.session.scalars(owned(SyncRecord, clinic).where(SyncRecord.kind == kind))
-    return {r.cliniko_id: r for r in rows}
+def records_by_kind(clinic: Clinic) -> dict[str, dict[str, SyncRecord]]:
+    """Every cross-reference of the clinic, by kind then Cliniko id (one query, for lookups in
+    bulk); every kind is there, if only empty."""
+    found: dict[str, dict[str, SyncRecord]] = {kind: {} for kind in EntityKind}
+    for rec in db.session.scalars(owned(SyncRecord, clinic)):
+        found.setdefault(rec.kind, {})[rec.cliniko_id] = rec
+    return found
 
 
 def push_record(

@@ -41,7 +41,7 @@ from portal.services.accounting.push import (
     new_sync_record,
     push_later,
     push_record,
-    records_by_id,
+    records_by_kind,
 )
 from portal.tenancy import owned
 
@@ -104,7 +104,7 @@ class SyncEnv:
         self.approval = InvoiceApproval(self.reckon, self.book_id)
 
     def load_records(self) -> None:
-        self.known = {kind: records_by_id(self.clinic, kind) for kind in EntityKind}
+        self.known = records_by_kind(self.clinic)
         if self.dry:  # detached: the handlers may change them, nothing reaches the database
             for records in self.known.values():
                 for rec in records.values():
@@ -147,10 +147,11 @@ class SyncEnv:
         self.claimed = set()
 
     def _claim_one(self, rec: SyncRecord) -> None:
-        """The checkpoint of a create no chunk claimed (a credit note, an item): on PostgreSQL a
-        claim of that one record committed in a transaction of its own, which leaves the run's
-        pending work (and its commit) to the next batch of outcomes; elsewhere, and if that
-        cannot be written, the run's own commit."""
+        """The checkpoint of a create no chunk claimed (a credit note, an item told apart by
+        its name on a second try): on PostgreSQL a claim of that one record committed in a
+        transaction of its own, which leaves the run's pending work (and its commit) to the
+        next batch of outcomes; elsewhere, and if that cannot be written, the run's own
+        commit."""
         if db.engine.dialect.name != "postgresql":
             self.checkpoint()
             return
