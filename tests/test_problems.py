@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from portal.clients import AuthError
 from portal.extensions import db
+from portal.jobs.kinds import get_kind
 from portal.jobs.start import retry_run, start_run
 from portal.models import (
     AuditEvent,
@@ -30,7 +31,7 @@ from portal.models.types import utcnow
 from portal.services.connections.records import record_check
 from portal.services.problems.kinds import ProblemKind
 from portal.services.problems.record import raise_problem, resolve_problem
-from portal.services.problems.state import refresh_state_problems
+from portal.services.problems.state import StateGroup, refresh_state_problems
 from tests.fixtures.portal import csrf_token
 
 
@@ -202,6 +203,32 @@ def test_state_problems_follow_the_vouchers(demo):
         "vouchers_expiring": "resolved",
         "voucher_unredeemed_use": "open",
     }
+
+
+def test_a_refresh_counts_only_the_states_it_is_asked_for(demo):
+    """After a run only the states its kind can change are counted again (an accounting sync
+    never changes vouchers); a state outside those groups is neither raised nor resolved."""
+    bondi = demo["clinics"]["bondi-physio"]
+    long_ago = utcnow() - timedelta(hours=2)
+    db.session.add(Voucher(clinic_id=bondi.id, code="NOT-YET", created_at=long_ago))
+    db.session.commit()
+    refresh_state_problems([bondi], {StateGroup.SYNC, StateGroup.PLANS})
+    db.session.commit()
+    assert _problems() == []
+    refresh_state_problems([bondi], {StateGroup.VOUCHERS})
+    db.session.commit()
+    assert [p.kind for p in _problems()] == ["voucher_not_provisioned"]
+    voucher = db.session.scalar(select(Voucher).where(Voucher.code == "NOT-YET"))
+    voucher.cliniko_billable_item_id = "8"
+    db.session.commit()
+    refresh_state_problems([bondi], {StateGroup.SYNC})  # not its group: left as it was
+    db.session.commit()
+    assert [p.state for p in _problems()] == ["open"]
+    refresh_state_problems([bondi])  # the hourly refresh: every group
+    db.session.commit()
+    assert [p.state for p in _problems()] == ["resolved"]
+    assert get_kind("accounting.sync").changes == {StateGroup.SYNC}
+    assert get_kind("vouchers.provision").changes == {StateGroup.VOUCHERS}
 
 
 # The inbox ---------------------------------------------------------------------------------

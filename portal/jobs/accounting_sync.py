@@ -39,6 +39,7 @@ from portal.services.accounting.vouchers import (
     sync_voucher_sale,
     vouchers_to_post,
 )
+from portal.services.problems.state import StateGroup
 
 from .context import Deferred, ItemSkipped, RunContext, WorkItem
 from .kind import JobKind
@@ -398,7 +399,12 @@ SYNC_KIND = JobKind(
     default_params=(("full", False),),
     retry_delays=retry_delays,
     retry_mode=RetryMode.UNFINISHED,
+    changes=frozenset({StateGroup.SYNC}),  # record states; never vouchers or plans
 )
 PREVIEW_KIND = JobKind(
-    PREVIEW, "Accounting preview (dry run)", run_accounting_preview, interactive=True
+    PREVIEW,
+    "Accounting preview (dry run)",
+    run_accounting_preview,
+    interactive=True,
+    changes=frozenset(),  # stores nothing but its own preview
 )

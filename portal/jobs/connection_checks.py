@@ -33,4 +33,7 @@ def run_connection_checks(ctx: RunContext) -> None:
     ctx.process(items, handle)
 
 
-CHECK_KIND = JobKind("connections.check", "Check connections", run_connection_checks)
+# A connection's health is a problem of its own, noted after every run (not a state).
+CHECK_KIND = JobKind(
+    "connections.check", "Check connections", run_connection_checks, changes=frozenset()
+)

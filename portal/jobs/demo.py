@@ -35,4 +35,5 @@ DEMO_KIND = JobKind(
     demo_only=True,
     default_params=(("items", 40), ("delay", 0.15)),
     interactive=True,
+    changes=frozenset(),
 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from portal.models import RetryMode
+from portal.services.problems.state import ALL_GROUPS, StateGroup
 
 if TYPE_CHECKING:
     from portal.models import JobRun
@@ -42,6 +43,9 @@ class JobKind:
     # the interactive queue even when no person started it. Other kinds go there only when a
     # person did; scheduled and automatic ones are bulk work.
     interactive: bool = False
+    # The problems that are states (vouchers expiring, records needing action…) a run of this
+    # kind can change: only those are counted again when it ends (all, unless it says less).
+    changes: frozenset[StateGroup] = ALL_GROUPS
 
     def delays(self) -> tuple[float, ...]:
         return self.retry_delays() if callable(self.retry_delays) else self.retry_delays

@@ -121,7 +121,7 @@ def _note_problems(run: JobRun, retrying: bool) -> None:
     try:
         note_run_outcome(run, retrying=retrying)
         note_connection_states(run.clinic)
-        refresh_state_problems([run.clinic])
+        refresh_state_problems([run.clinic], get_kind(run.kind).changes)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -10,6 +10,7 @@ from portal.extensions import db
 from portal.models import JobRun, JobStatus, Voucher, WebhookDelivery
 from portal.services.connections.records import NotLinked
 from portal.services.formats import money_text
+from portal.services.problems.state import StateGroup
 from portal.services.vouchers.provisioning import provision_voucher
 from portal.services.vouchers.records import remote_vouchers, upsert_voucher
 from portal.services.vouchers.webhook_intake import (
@@ -111,6 +112,7 @@ def run_backfill(ctx: RunContext) -> None:
     ctx.process(items, handle)
 
 
+VOUCHER_STATES = frozenset({StateGroup.VOUCHERS})  # what voucher work changes; never records
 # New vouchers are provisioned in Cliniko by a run of their own once they are recorded.
 PROVISION_NEW = FollowUp(PROVISION, _unprovisioned)
 
@@ -120,6 +122,7 @@ INTAKE_KIND = JobKind(
     run_intake,
     follow_ups=(PROVISION_NEW, FollowUp(INTAKE, _new_deliveries)),
     interactive=True,
+    changes=VOUCHER_STATES,
 )
 PROVISION_KIND = JobKind(
     PROVISION,
@@ -128,10 +131,12 @@ PROVISION_KIND = JobKind(
     retry_delays=PROVISION_RETRY_DELAYS,
     follow_ups=(FollowUp(PROVISION, _new_vouchers),),
     interactive=True,
+    changes=VOUCHER_STATES,
 )
 BACKFILL_KIND = JobKind(
     "vouchers.backfill",
     "Import vouchers from VaocherApp",
     run_backfill,
     follow_ups=(PROVISION_NEW,),
+    changes=VOUCHER_STATES,
 )

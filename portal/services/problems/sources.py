@@ -18,6 +18,7 @@ from portal.models import (
     JobRun,
     JobStatus,
     MismatchReport,
+    Problem,
     ProblemState,
     Provider,
     Severity,
@@ -25,7 +26,7 @@ from portal.models import (
 from portal.models.reconciliation import ReconciliationBatch, RowClass
 
 from .kinds import ProblemKind
-from .record import find_problem, path_for, raise_problem, resolve_problem
+from .record import fingerprint, path_for, raise_problem, resolve_problem
 
 # A failed run of these job kinds is critical (mailed at once): money or the books are stuck.
 # Named here, not imported from portal.jobs, which services never import.
@@ -112,12 +113,22 @@ def note_connection_health(conn: Connection) -> None:
 
 def note_connection_states(clinic: Clinic) -> None:
     """The stored health of each of the clinic's connections, after a run: a check recorded in
-    its own transaction (the run failed and rolled back) still gets its problem this way."""
-    for conn in db.session.scalars(select(Connection).where(Connection.clinic_id == clinic.id)):
+    its own transaction (the run failed and rolled back) still gets its problem this way. Two
+    queries when nothing changed (the connections, their problems), whatever their number."""
+    conns = list(db.session.scalars(select(Connection).where(Connection.clinic_id == clinic.id)))
+    fingerprints = {
+        fingerprint(clinic.id, ProblemKind.CONNECTION_FAILING, c.provider): c.provider
+        for c in conns
+    }
+    open_for = {
+        fingerprints[p.fingerprint]
+        for p in db.session.scalars(select(Problem).where(Problem.fingerprint.in_(fingerprints)))
+        if p.state != ProblemState.RESOLVED
+    }
+    for conn in conns:
         unhealthy = conn.status in (ConnectionStatus.FAILING, ConnectionStatus.RECONNECT_NEEDED)
-        known = find_problem(clinic, ProblemKind.CONNECTION_FAILING, conn.provider)
-        if unhealthy and known is not None and known.state != ProblemState.RESOLVED:
-            continue  # already recorded where the check happened: not seen twice
+        if unhealthy == (conn.provider in open_for):
+            continue  # already recorded where the check happened, or healthy with nothing open
         note_connection_health(conn)
 
 

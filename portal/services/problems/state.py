@@ -6,8 +6,9 @@ does not grow with the number of clinics times kinds."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,14 +26,6 @@ from .record import path_for, raise_problem, resolve_automatically
 # A voucher bought a moment ago is being provisioned by its own run: not a problem yet.
 PROVISION_GRACE = timedelta(minutes=30)
 PLAN_WAIT = timedelta(days=1)
-STATE_KINDS = (
-    ProblemKind.NOT_PROVISIONED,
-    ProblemKind.EXPIRING,
-    ProblemKind.UNREDEEMED_USE,
-    ProblemKind.PLAN_WAITING,
-    ProblemKind.ACCOUNTING_ACTION,
-    ProblemKind.ACCOUNTING_DECISION,
-)
 # The books work may add a "needs a decision" state; counted by name so either version works.
 SYNC_STATES = {
     "needs_action": ProblemKind.ACCOUNTING_ACTION,
@@ -41,6 +34,26 @@ SYNC_STATES = {
 
 
 Counts = dict[ProblemKind, dict[int, int]]  # kind → clinic id → how many
+
+
+class StateGroup(StrEnum):
+    """What a piece of work can change, so that only those states are counted again after it."""
+
+    VOUCHERS = "vouchers"  # not in Cliniko, expiring, used but not redeemed
+    PLANS = "plans"  # reconciliation plans waiting for approval
+    SYNC = "sync"  # records needing action or a decision before they can go to Reckon
+
+
+GROUP_KINDS = {
+    StateGroup.VOUCHERS: (
+        ProblemKind.NOT_PROVISIONED,
+        ProblemKind.EXPIRING,
+        ProblemKind.UNREDEEMED_USE,
+    ),
+    StateGroup.PLANS: (ProblemKind.PLAN_WAITING,),
+    StateGroup.SYNC: (ProblemKind.ACCOUNTING_ACTION, ProblemKind.ACCOUNTING_DECISION),
+}
+ALL_GROUPS = frozenset(StateGroup)
 
 
 def _per_clinic(stmt: Any) -> dict[int, int]:
@@ -125,13 +138,21 @@ def _wording(kind: ProblemKind, n: int, clinic: Clinic) -> tuple[str, str]:
     )
 
 
-def refresh_state_problems(clinics: Sequence[Clinic]) -> None:
-    """Raise each state problem that holds now and resolve the ones that no longer do."""
-    if not clinics:
+def refresh_state_problems(
+    clinics: Sequence[Clinic], groups: Collection[StateGroup] = ALL_GROUPS
+) -> None:
+    """Raise each state problem that holds now and resolve the ones that no longer do; only
+    the `groups` of states (after a run: those its kind can change; the hourly refresh, which
+    also catches what time alone changes, does all)."""
+    if not clinics or not groups:
         return
     now, ids = utcnow(), [c.id for c in clinics]
     by_id = {c.id: c for c in clinics}
-    counts = _voucher_counts(ids, clinics, now) | _sync_counts(ids)
+    counts: Counts = {}
+    if StateGroup.VOUCHERS in groups:
+        counts |= _voucher_counts(ids, clinics, now)
+    if StateGroup.SYNC in groups:
+        counts |= _sync_counts(ids)
     still: set[tuple[int, str, str]] = set()
     for kind, per_clinic in counts.items():
         for clinic_id, n in per_clinic.items():
@@ -139,7 +160,7 @@ def refresh_state_problems(clinics: Sequence[Clinic]) -> None:
                 title, link = _wording(kind, n, by_id[clinic_id])
                 raise_problem(by_id[clinic_id], kind, "state", title=title, link=link)
                 still.add((clinic_id, kind, "state"))
-    for batch in _waiting_plans(ids, now):
+    for batch in _waiting_plans(ids, now) if StateGroup.PLANS in groups else []:
         clinic = by_id[batch.clinic_id]
         days = max(1, (now - batch.created_at).days)
         title = (
@@ -148,7 +169,8 @@ def refresh_state_problems(clinics: Sequence[Clinic]) -> None:
         link = path_for("reconciliation.show", clinic=clinic.slug, batch_id=batch.id)
         raise_problem(clinic, ProblemKind.PLAN_WAITING, f"batch:{batch.id}", title=title, link=link)
         still.add((clinic.id, ProblemKind.PLAN_WAITING, f"batch:{batch.id}"))
-    _resolve_the_rest(ids, still)
+    kinds = [kind for group in groups for kind in GROUP_KINDS[StateGroup(group)]]
+    _resolve_the_rest(ids, kinds, still)
 
 
 def _waiting_plans(ids: list[int], now: datetime) -> list[ReconciliationBatch]:
@@ -160,10 +182,12 @@ def _waiting_plans(ids: list[int], now: datetime) -> list[ReconciliationBatch]:
     return list(db.session.scalars(stmt))
 
 
-def _resolve_the_rest(ids: list[int], still: set[tuple[int, str, str]]) -> None:
+def _resolve_the_rest(
+    ids: list[int], kinds: list[ProblemKind], still: set[tuple[int, str, str]]
+) -> None:
     stmt = select(Problem).where(
         Problem.clinic_id.in_(ids),
-        Problem.kind.in_([k.value for k in STATE_KINDS]),
+        Problem.kind.in_([k.value for k in kinds]),
         Problem.state != ProblemState.RESOLVED,
     )
     for problem in db.session.scalars(stmt):
