@@ -6,6 +6,7 @@ import threading
 import time
 from collections import Counter
 from decimal import Decimal
+from urllib.parse import unquote
 
 import pytest
 import requests
@@ -69,6 +70,31 @@ def test_full_sync_matches_cliniko_to_the_cent(synced, sandbox):
         assert money(mirror["totalTaxAmount"]) == money(inv["tax_amount"])
         assert mirror["status"] == ("Approved" if inv["status"] == 10 else "Paid")
     assert len(reckon) == len(posted)
+
+
+def test_invoice_lines_are_read_many_invoices_at_a_time(
+    linked_clinic, run_worker, sandbox, monkeypatch
+):
+    """The lines of many invoices come in one read (`invoice_id:=1,2,…`), not one read per
+    invoice: a clinic's nightly sync spends its Cliniko calls on pages, not on invoices."""
+    monkeypatch.setattr(accounting_source, "LINES_PER_READ", 10)  # several reads, and a last one
+    clinic = linked_clinic["clinic"]
+    configure(clinic)
+    since = last_seq(sandbox)
+    run = run_job(clinic, run_worker, full=True)
+    assert run.status == JobStatus.SUCCEEDED, _debug_failures()
+    log = [r for r in sandbox.requests_log("cliniko") if r["seq"] > since]
+    first_pages = [
+        r
+        for r in log
+        if r["path"].endswith("/invoice_items")
+        and "page=" not in r["query"].replace("per_page", "")
+    ]
+    invoices = _cliniko_invoices(sandbox, linked_clinic["accounts"])
+    assert len(invoices) > 20
+    assert 2 <= len(first_pages) <= -(-len(invoices) // 10)
+    listed = [unquote(r["query"]).split("invoice_id:=")[1].split("&")[0] for r in first_pages]
+    assert all(len(ids.split(",")) > 1 for ids in listed)
 
 
 def test_every_status_is_in_the_books_with_its_credit_note(synced, sandbox):

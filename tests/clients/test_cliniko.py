@@ -155,10 +155,24 @@ def test_products_taxes_invoices_and_items(cliniko):
     fetched = cliniko.get_invoice(invoice.id)
     assert fetched == invoice
     assert isinstance(invoice.total_amount, Decimal)
-    items = list(cliniko.iter_invoice_items(invoice_id=invoice.id))
+    items = list(cliniko.iter_invoice_items(invoice_ids=[invoice.id]))
     assert items
     assert all(i.invoice_id == invoice.id for i in items)
     assert all(isinstance(i.quantity, Decimal) for i in items)
+
+
+def test_the_lines_of_several_invoices_in_one_read(cliniko, sandbox):
+    """One filter lists the invoices (`invoice_id:=1,2,3`): one call for the lines of many."""
+    invoices = [i for i in cliniko.iter_invoices()][:5]
+    assert len(invoices) == 5
+    one_by_one = {i.id: list(cliniko.iter_invoice_items(invoice_ids=[i.id])) for i in invoices}
+    seen = len(sandbox.requests_log("cliniko"))
+    together = list(cliniko.iter_invoice_items(invoice_ids=[i.id for i in invoices]))
+    assert len(sandbox.requests_log("cliniko")) - seen == 1
+    assert sorted(line.id for line in together) == sorted(
+        line.id for lines in one_by_one.values() for line in lines
+    )
+    assert list(cliniko.iter_invoice_items(invoice_ids=[])) == []
 
 
 def test_a_key_sent_to_the_wrong_shard_is_an_auth_error(sandbox, clinic):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -20,8 +19,12 @@ from portal.tenancy import owned
 
 # Cliniko timestamps are per second and rows can commit out of order: re-read a little.
 OVERLAP = timedelta(minutes=10)
-# Above this many changed invoices, one bulk read of every line beats a read per invoice.
-BULK_LINES_THRESHOLD = 50
+# Lines are read for this many invoices at a time (one filter listing their ids: about 1,100
+# characters of URL, and a page or two of lines)...
+LINES_PER_READ = 50
+# ...unless more invoices changed than this: then one read of every line costs about as few
+# calls (a first sync), and far fewer than a read per invoice ever did.
+BULK_LINES_THRESHOLD = 2000
 
 
 @dataclass
@@ -89,22 +92,22 @@ def read_lines(
     invoices: list[Invoice],
     stopped: Callable[[], bool] = lambda: False,
 ) -> dict[str, list[InvoiceItem]]:
-    """Lines of these invoices: per invoice when few, else one bulk read of every line. Once
-    `stopped()` (the run ended early), it stops reading and what it returns is incomplete."""
-    wanted = {i.id for i in invoices if not i.archived_at}
-    lines: dict[str, list[InvoiceItem]] = defaultdict(list)
+    """Lines of these invoices: LINES_PER_READ invoices per read, or one read of every line
+    when very many changed. Once `stopped()` (the run ended early), it stops reading and what
+    it returns is incomplete."""
+    wanted = sorted({i.id for i in invoices if not i.archived_at})
+    lines: dict[str, list[InvoiceItem]] = {invoice_id: [] for invoice_id in wanted}
     if len(wanted) > BULK_LINES_THRESHOLD:
-        for line in cliniko.iter_invoice_items():
+        reads: list[list[str] | None] = [None]
+    else:
+        reads = [wanted[n : n + LINES_PER_READ] for n in range(0, len(wanted), LINES_PER_READ)]
+    for ids in reads:
+        for line in cliniko.iter_invoice_items(invoice_ids=ids):
             if stopped():
-                break
-            if line.invoice_id in wanted:
+                return lines
+            if line.invoice_id in lines:
                 lines[line.invoice_id].append(line)
-        return dict(lines)
-    for invoice_id in wanted:
-        if stopped():
-            break
-        lines[invoice_id] = list(cliniko.iter_invoice_items(invoice_id=invoice_id))
-    return dict(lines)
+    return lines
 
 
 def read_patients(
