@@ -211,7 +211,8 @@ class _Phases:
 
     def _push(self, items: Work, customers: Work, invoices: Work, pending: Future[Any]) -> None:
         # A retry counts only what it will process: the rest was done by the runs it retries.
-        self.ctx.set_total(sum(self.ctx.wants(w[0]) for w in items + customers + invoices))
+        total = sum(self.ctx.wants(w[0]) for w in items + customers + invoices)
+        self.ctx.set_total(total, commit=False)  # with the first phase's start
         self._phase(
             1, "items", "items", items, lambda p: sync_item(self.env, *p), lambda p: _stamp(p[1])
         )
@@ -269,7 +270,8 @@ class _Phases:
             if p.state in (SyncState.PENDING, SyncState.FAILED) and p.cliniko_id in invoices
         ]
         work = [(f"payment:{p.cliniko_id}", f"Payment of {p.label}", p) for p in todo]
-        self.ctx.set_total(self.ctx.run.processed + sum(self.ctx.wants(w[0]) for w in work))
+        total = self.ctx.run.processed + sum(self.ctx.wants(w[0]) for w in work)
+        self.ctx.set_total(total, commit=False)  # with the phase's start
         self._phase(
             4,
             "payments",
@@ -289,7 +291,8 @@ class _Phases:
             (f"breakage:{v.code}", f"Voucher {v.code} expired", ("breakage", v, cents))
             for v, cents in breakage_due(self.env, vouchers)
         ]
-        self.ctx.set_total(self.ctx.run.processed + sum(self.ctx.wants(w[0]) for w in work))
+        total = self.ctx.run.processed + sum(self.ctx.wants(w[0]) for w in work)
+        self.ctx.set_total(total, commit=False)  # with the phase's start
 
         def handle(p: tuple[str, Any, int]) -> str | Later:
             what, voucher, cents = p
@@ -308,8 +311,14 @@ class _Phases:
         handle: Callable[[Any], str | Later],
         stamp: Callable[[Any], datetime | None],
     ) -> None:
-        """Process one phase's records, then move its watermark up to the first failure."""
-        self.ctx.note(f"Phase {number}/{PHASES}: {name} — {len(work)} to check", f"Phase: {name}")
+        """Process one phase's records, then move its watermark up to the first failure. Its
+        start is committed with its first claim, its end (claim released, watermark moved) in
+        one commit."""
+        self.ctx.note(
+            f"Phase {number}/{PHASES}: {name} — {len(work)} to check",
+            f"Phase: {name}",
+            commit=self.env.dry or not work,
+        )
         failed: list[datetime | None] = []
         save = (lambda: None) if self.env.dry else _save
 
@@ -347,10 +356,12 @@ class _Phases:
             self.ctx.process(iter(chunk), one)  # ends with the chunk's outcomes committed
             if self.ctx.cancelled:
                 break
-        if not self.env.dry:
-            self.env.release_claim()
-        if entity and not self.ctx.is_retry and not self.ctx.cancelled and not self.env.dry:
+        if self.env.dry:
+            return
+        self.env.release_claim(commit=False)
+        if entity and not self.ctx.is_retry and not self.ctx.cancelled:
             self._advance(entity, [stamp(p) for _, _, p in work], failed)
+        db.session.commit()
 
     def _advance(self, entity: str, seen: list[Any], failed: list[Any]) -> None:
         stamps = [t for t in seen if t is not None]
@@ -361,7 +372,6 @@ class _Phases:
             limit = min(stuck) - timedelta(microseconds=1)
             stamps = [t for t in stamps if t <= limit] or []
         src.advance_watermark(self.ctx.clinic, entity, stamps)
-        db.session.commit()
 
 
 def _claimable(ref: str) -> tuple[str, str] | None:

@@ -84,17 +84,21 @@ class RunContext:
         """Whether this run processes the item `ref` (a retry handles only some)."""
         return self._wanted(ref)
 
-    def set_total(self, total: int) -> None:
+    def set_total(self, total: int, commit: bool = True) -> None:
+        """How many items the run will process; `commit=False` when a commit follows at once."""
         self.run.total = total
-        db.session.commit()
+        if commit:
+            db.session.commit()
 
-    def note(self, message: str, current_item: str | None = None) -> None:
-        """Tell the watcher what the run is doing now."""
+    def note(self, message: str, current_item: str | None = None, commit: bool = True) -> None:
+        """Tell the watcher what the run is doing now (`commit=False`: with the commit that
+        follows at once, e.g. a phase's claim)."""
         self.run.message = message
         if current_item is not None:
             self.run.current_item = current_item[:255]
         self.run.heartbeat_at = utcnow()
-        db.session.commit()
+        if commit:
+            db.session.commit()
 
     @contextmanager
     def keep_loaded(self) -> Iterator[None]:
@@ -131,7 +135,12 @@ class RunContext:
         self._batch_since = time.monotonic()
 
     def stop_requested(self) -> bool:
-        flag = db.session.scalar(select(JobRun.cancel_requested).where(JobRun.id == self.run_id))
+        """Whether someone asked this run to stop. Only another process sets the flag, so the
+        run's own pending changes are not flushed for it (they go with the next commit)."""
+        with db.session.no_autoflush:
+            flag = db.session.scalar(
+                select(JobRun.cancel_requested).where(JobRun.id == self.run_id)
+            )
         return bool(flag)
 
     def _cancel_due(self) -> bool:
