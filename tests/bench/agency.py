@@ -409,7 +409,7 @@ def _bench(args: argparse.Namespace, env: dict[str, str]) -> None:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         sandbox_port = free_port()
-        argv = [sys.executable, "-m", "portal.sandbox", "--port", str(sandbox_port)]
+        argv = [sys.executable, "-m", "portal.sandbox", "--port", str(sandbox_port), "--quiet"]
         argv += ["--scale", str(args.scale), "--clinics", str(args.clinics)]
         procs.append(_start(argv, env))
         sandbox = f"http://127.0.0.1:{sandbox_port}"

@@ -90,7 +90,7 @@ def _sandbox() -> tuple[str, subprocess.Popen[bytes]]:
     """The sandbox in its own process, as in production the upstreams are not in the worker:
     the worker's memory and CPU are then the worker's own."""
     port = free_port()
-    argv = [sys.executable, "-m", "portal.sandbox", "--port", str(port), "--seed", "1"]
+    argv = [sys.executable, "-m", "portal.sandbox", "--port", str(port), "--seed", "1", "--quiet"]
     proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
