@@ -72,29 +72,56 @@ def test_full_sync_matches_cliniko_to_the_cent(synced, sandbox):
     assert len(reckon) == len(posted)
 
 
+def _line_reads(sandbox, since):
+    """The first page of each read of invoice lines since `since`: the invoice ids it listed
+    (None for a read of every line)."""
+    reads = []
+    for r in sandbox.requests_log("cliniko"):
+        query = unquote(r["query"])
+        if r["seq"] > since and r["path"].endswith("/invoice_items") and "&page=" not in query:
+            listed = (
+                query.split("invoice_id:=")[1].split("&")[0] if "invoice_id:=" in query else None
+            )
+            reads.append(listed.split(",") if listed else None)
+    return reads
+
+
 def test_invoice_lines_are_read_many_invoices_at_a_time(
     linked_clinic, run_worker, sandbox, monkeypatch
 ):
-    """The lines of many invoices come in one read (`invoice_id:=1,2,…`), not one read per
-    invoice: a clinic's nightly sync spends its Cliniko calls on pages, not on invoices."""
-    monkeypatch.setattr(accounting_source, "LINES_PER_READ", 10)  # several reads, and a last one
-    clinic = linked_clinic["clinic"]
+    """A first sync reads every line at once (pages of 100); a later run reads the lines of
+    the invoices that changed many invoices at a time (`invoice_id:=1,2,…`), never one read
+    per invoice and never every line the clinic ever had."""
+    monkeypatch.setattr(accounting_source, "LINES_PER_READ", 2)  # several reads of a few
+    clinic, accounts = linked_clinic["clinic"], linked_clinic["accounts"]
     configure(clinic)
-    since = last_seq(sandbox)
-    run = run_job(clinic, run_worker, full=True)
-    assert run.status == JobStatus.SUCCEEDED, _debug_failures()
-    log = [r for r in sandbox.requests_log("cliniko") if r["seq"] > since]
-    first_pages = [
-        r
-        for r in log
-        if r["path"].endswith("/invoice_items")
-        and "page=" not in r["query"].replace("per_page", "")
-    ]
-    invoices = _cliniko_invoices(sandbox, linked_clinic["accounts"])
-    assert len(invoices) > 20
-    assert 2 <= len(first_pages) <= -(-len(invoices) // 10)
-    listed = [unquote(r["query"]).split("invoice_id:=")[1].split("&")[0] for r in first_pages]
-    assert all(len(ids.split(",")) > 1 for ids in listed)
+    seq = last_seq(sandbox)
+    assert run_job(clinic, run_worker, full=True).status == JobStatus.SUCCEEDED
+    assert _line_reads(sandbox, seq) == [None]
+    base, session = sandbox.cliniko()
+    patient = session.get(f"{base}/patients", timeout=10).json()["patients"][0]
+    service = session.get(
+        f"{base}/billable_items", params={"q[]": "item_type:=Service"}, timeout=10
+    ).json()["billable_items"][0]
+    body = {
+        "api_key": accounts["cliniko"]["api_key"],
+        "patient_id": patient["id"],
+        "items": [{"billable_item_id": service["id"]}],
+    }
+    numbers = []
+    for _ in range(4):
+        created = requests.post(f"{sandbox.url}/_sandbox/cliniko/invoices", json=body, timeout=10)
+        assert created.status_code == 201, created.text
+        numbers.append(created.json()["number"])
+    seq = last_seq(sandbox)
+    assert run_job(clinic, run_worker).status == JobStatus.SUCCEEDED, _debug_failures()
+    reads = _line_reads(sandbox, seq)
+    assert len(reads) >= 2
+    assert None not in reads
+    assert all(len(ids) <= 2 for ids in reads)
+    assert max(len(ids) for ids in reads) == 2
+    in_reckon = _reckon_by_ref(sandbox, accounts)
+    assert all(f"CLINIKO-INV-{n}" in in_reckon for n in numbers)
 
 
 def test_every_status_is_in_the_books_with_its_credit_note(synced, sandbox):
@@ -263,7 +290,7 @@ def test_invoice_lines_read_beside_the_customers_and_no_invoice_goes_without_the
     real = accounting_source.read_lines
     seen: dict[str, object] = {}
 
-    def lines_then_cliniko_fails(cliniko, invoices, stopped):
+    def lines_then_cliniko_fails(cliniko, invoices, stopped, every=False):
         seen["thread"] = threading.current_thread().name
         time.sleep(0.5)  # long enough for customers to be sent meanwhile
         raise Unavailable("Cliniko is unreachable; try again later.", service="Cliniko")

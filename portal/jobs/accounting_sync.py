@@ -159,6 +159,7 @@ class _Phases:
         self.ctx, self.env, self.full = ctx, env, full
         self.transient = 0
         self.failures = 0
+        self.every_invoice = False  # set by _read
         self.settings = env.settings
         env.load_records()
 
@@ -171,7 +172,10 @@ class _Phases:
         self.ctx.note("Reading changes from Cliniko…")
         settings = self.settings
         items = src.read_items(cliniko, self._since("items")) if settings.sync_items else []
-        invoices = src.read_invoices(cliniko, self._since("invoices"), settings.sync_from)
+        since = self._since("invoices")
+        invoices = src.read_invoices(cliniko, since, settings.sync_from)
+        # Every invoice the clinic has: one read of every line is the cheapest (see read_lines).
+        self.every_invoice = since is None and settings.sync_from is None
         if not settings.sync_invoices:
             invoices = []
         needed = {i.patient_id for i in invoices if i.patient_id and not i.archived_at}
@@ -203,7 +207,8 @@ class _Phases:
         # every line has arrived; a failed read fails the run there, as before.
         stop = threading.Event()
         with ThreadPoolExecutor(1, thread_name_prefix=f"lines-{self.ctx.run_id}") as reader:
-            pending = reader.submit(src.read_lines, cliniko, read, stop.is_set)
+            every = self.every_invoice
+            pending = reader.submit(src.read_lines, cliniko, read, stop.is_set, every=every)
             try:
                 self._push(items, customers, invoices, pending)
             finally:

@@ -101,11 +101,14 @@ def compare_books(
     carried = {ln.reference for ln in previous_open_lines(clinic, report.id)}
     note("Reading Cliniko invoices…")
     invoices: dict[str, Invoice] = {}
+    seen = 0
     for inv in cliniko.iter_invoices(include_archived=True):
+        seen += 1
         ref = m.REFERENCE.format(number=inv.number)
         if _in(period, inv.issue_date) or ref in carried:
             invoices[ref] = inv
-    lines = read_lines(cliniko, [i for i in invoices.values() if _in(period, i.issue_date)])
+    in_period = [i for i in invoices.values() if _in(period, i.issue_date)]
+    lines = read_lines(cliniko, in_period, every=len(in_period) == seen)
     note("Reading Reckon invoices, credit notes and receipts…")
     side = _read_reckon(reckon, settings.book_id)
     rows = {

@@ -19,11 +19,11 @@ from portal.tenancy import owned
 
 # Cliniko timestamps are per second and rows can commit out of order: re-read a little.
 OVERLAP = timedelta(minutes=10)
-# Lines are read for this many invoices at a time (one filter listing their ids: about 1,100
-# characters of URL, and a page or two of lines)...
+# The lines of changed invoices are read this many invoices at a time (one filter listing their
+# ids: about 1,100 characters of URL, and a page or two of lines)...
 LINES_PER_READ = 50
-# ...unless more invoices changed than this: then one read of every line costs about as few
-# calls (a first sync), and far fewer than a read per invoice ever did.
+# ...unless every invoice is wanted (a first sync) or more than this many changed: then one read
+# of every line takes fewer calls (a page holds 100 lines, a read of 50 invoices a page or two).
 BULK_LINES_THRESHOLD = 2000
 
 
@@ -91,13 +91,15 @@ def read_lines(
     cliniko: ClinikoClient,
     invoices: list[Invoice],
     stopped: Callable[[], bool] = lambda: False,
+    *,
+    every: bool = False,
 ) -> dict[str, list[InvoiceItem]]:
     """Lines of these invoices: LINES_PER_READ invoices per read, or one read of every line
-    when very many changed. Once `stopped()` (the run ended early), it stops reading and what
-    it returns is incomplete."""
+    when they are `every` invoice of the clinic or very many. Once `stopped()` (the run ended
+    early), it stops reading and what it returns is incomplete."""
     wanted = sorted({i.id for i in invoices if not i.archived_at})
     lines: dict[str, list[InvoiceItem]] = {invoice_id: [] for invoice_id in wanted}
-    if len(wanted) > BULK_LINES_THRESHOLD:
+    if every or len(wanted) > BULK_LINES_THRESHOLD:
         reads: list[list[str] | None] = [None]
     else:
         reads = [wanted[n : n + LINES_PER_READ] for n in range(0, len(wanted), LINES_PER_READ)]
