@@ -72,6 +72,23 @@ def test_full_sync_matches_cliniko_to_the_cent(synced, sandbox):
     assert len(reckon) == len(posted)
 
 
+def _new_cliniko_invoice(sandbox, accounts):
+    """An invoice made in Cliniko now (a service for its first patient); its number."""
+    base, session = sandbox.cliniko()
+    patient = session.get(f"{base}/patients", timeout=10).json()["patients"][0]
+    service = session.get(
+        f"{base}/billable_items", params={"q[]": "item_type:=Service"}, timeout=10
+    ).json()["billable_items"][0]
+    body = {
+        "api_key": accounts["cliniko"]["api_key"],
+        "patient_id": patient["id"],
+        "items": [{"billable_item_id": service["id"]}],
+    }
+    created = requests.post(f"{sandbox.url}/_sandbox/cliniko/invoices", json=body, timeout=10)
+    assert created.status_code == 201, created.text
+    return created.json()["number"]
+
+
 def _line_reads(sandbox, since):
     """The first page of each read of invoice lines since `since`: the invoice ids it listed
     (None for a read of every line)."""
@@ -98,21 +115,7 @@ def test_invoice_lines_are_read_many_invoices_at_a_time(
     seq = last_seq(sandbox)
     assert run_job(clinic, run_worker, full=True).status == JobStatus.SUCCEEDED
     assert _line_reads(sandbox, seq) == [None]
-    base, session = sandbox.cliniko()
-    patient = session.get(f"{base}/patients", timeout=10).json()["patients"][0]
-    service = session.get(
-        f"{base}/billable_items", params={"q[]": "item_type:=Service"}, timeout=10
-    ).json()["billable_items"][0]
-    body = {
-        "api_key": accounts["cliniko"]["api_key"],
-        "patient_id": patient["id"],
-        "items": [{"billable_item_id": service["id"]}],
-    }
-    numbers = []
-    for _ in range(4):
-        created = requests.post(f"{sandbox.url}/_sandbox/cliniko/invoices", json=body, timeout=10)
-        assert created.status_code == 201, created.text
-        numbers.append(created.json()["number"])
+    numbers = [_new_cliniko_invoice(sandbox, accounts) for _ in range(4)]
     seq = last_seq(sandbox)
     assert run_job(clinic, run_worker).status == JobStatus.SUCCEEDED, _debug_failures()
     reads = _line_reads(sandbox, seq)
@@ -419,21 +422,10 @@ def test_keep_in_sync_is_cheap_when_nothing_changed_and_sends_a_change(synced, s
     log = sandbox.world.requests.entries(since=seq)
     assert len([e for e in log if e["upstream"] == "cliniko"]) <= 6
     assert [e for e in log if e["upstream"].startswith("reckon")] == []
-    base, session = sandbox.cliniko()
-    patient = session.get(f"{base}/patients", timeout=10).json()["patients"][0]
-    service = session.get(
-        f"{base}/billable_items", params={"q[]": "item_type:=Service"}, timeout=10
-    ).json()["billable_items"][0]
-    body = {
-        "api_key": accounts["cliniko"]["api_key"],
-        "patient_id": patient["id"],
-        "items": [{"billable_item_id": service["id"]}],
-    }
-    created = requests.post(f"{sandbox.url}/_sandbox/cliniko/invoices", json=body, timeout=10)
-    assert created.status_code == 201, created.text
+    number = _new_cliniko_invoice(sandbox, accounts)
     changed = run_job(synced["clinic"], run_worker, continuous=True)
     assert changed.status == JobStatus.SUCCEEDED, changed.message
-    assert f"CLINIKO-INV-{created.json()['number']}" in _reckon_by_ref(sandbox, accounts)
+    assert f"CLINIKO-INV-{number}" in _reckon_by_ref(sandbox, accounts)
 
 
 def test_a_keep_in_sync_schedule_runs_every_n_minutes(linked_clinic, post):

@@ -174,7 +174,6 @@ class _Phases:
         items = src.read_items(cliniko, self._since("items")) if settings.sync_items else []
         since = self._since("invoices")
         invoices = src.read_invoices(cliniko, since, settings.sync_from)
-        # Every invoice the clinic has: one read of every line is the cheapest (see read_lines).
         self.every_invoice = since is None and settings.sync_from is None
         if not settings.sync_invoices:
             invoices = []
@@ -207,7 +206,7 @@ class _Phases:
         # every line has arrived; a failed read fails the run there, as before.
         stop = threading.Event()
         with ThreadPoolExecutor(1, thread_name_prefix=f"lines-{self.ctx.run_id}") as reader:
-            every = self.every_invoice
+            every = self.every_invoice  # every invoice the clinic has: every line at once
             pending = reader.submit(src.read_lines, cliniko, read, stop.is_set, every=every)
             try:
                 self._push(items, customers, invoices, pending)

@@ -160,7 +160,8 @@ def refresh_state_problems(
                 title, link = _wording(kind, n, by_id[clinic_id])
                 raise_problem(by_id[clinic_id], kind, "state", title=title, link=link)
                 still.add((clinic_id, kind, "state"))
-    for batch in _waiting_plans(ids, now) if StateGroup.PLANS in groups else []:
+    plans = _waiting_plans(ids, now) if StateGroup.PLANS in groups else []
+    for batch in plans:
         clinic = by_id[batch.clinic_id]
         days = max(1, (now - batch.created_at).days)
         title = (
