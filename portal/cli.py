@@ -67,6 +67,29 @@ def register_commands(app: Flask) -> None:
             db.session.commit()
             click.echo(f"Linked to the sandbox: {', '.join(linked)}.")
 
+    @app.cli.command("seed-vouchers")
+    @click.option("--count", type=click.IntRange(min=0), default=100_000, show_default=True)
+    @click.option("--clinic", "slug", default="bondi-physio", show_default=True)
+    def seed_vouchers_command(count: int, slug: str) -> None:
+        """Give a demo clinic COUNT load-test vouchers in all (demo mode only; a second run adds
+        nothing). The sandbox's upstreams do not know these codes."""
+        if not current_app.config["DEMO_MODE"]:
+            raise click.ClickException("seed-vouchers runs only in demo mode (PORTAL_MODE=demo).")
+        from .demo.bulk import seed_bulk_vouchers
+        from .models import Clinic
+        from .services.problems.state import refresh_state_problems
+        from .services.vouchers.figures import forget_figures
+
+        clinic = db.session.scalar(db.select(Clinic).where(Clinic.slug == slug))
+        if clinic is None:
+            raise click.ClickException(f"No clinic {slug!r}: run `flask seed-demo` first.")
+        added = seed_bulk_vouchers(clinic, count)
+        refresh_state_problems([clinic])  # e.g. "not in Cliniko" now counts these too
+        db.session.commit()
+        forget_figures({clinic.id})  # after the commit: the next page view sums the new rows
+        optimize_database()  # planner statistics for the bigger tables
+        click.echo(f"{clinic.name}: {added} voucher(s) added, {count} load-test vouchers in all.")
+
     @app.cli.command("create-admin")
     @click.option("--email", required=True, help="The admin's email (they sign in with it).")
     @click.option("--name", required=True, help="The admin's name.")

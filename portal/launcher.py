@@ -184,6 +184,8 @@ def _start_services(sup: Supervisor, env: dict[str, str]) -> None:
     _flask(env, "db", "upgrade")
     if env["PORTAL_MODE"] == "demo":
         _flask(env, "seed-demo")
+        if env.get("DEMO_VOUCHERS"):  # load-test data: DEMO_VOUCHERS=100000 ./run.sh
+            _flask(env, "seed-vouchers", "--count", env["DEMO_VOUCHERS"])
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ def launched(
         "SANDBOX_PORT": str(free_port()),
         "JOB_STALE_AFTER_SECONDS": "3",
         "JOB_HEARTBEAT_SECONDS": "0.5",
+        "DEMO_VOUCHERS": "300",  # load-test vouchers (100000 for the load test)
         marker.split("=")[0]: marker.split("=")[1],
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
     }
@@ -97,6 +98,8 @@ def test_killed_worker_is_replaced_and_its_run_interrupted_then_ctrl_c_stops_eve
     for expected in ("redis-server", "gunicorn", "worker.py", "portal.sandbox", "mailsink"):
         assert expected in names
     session, token = _signed_in(base)
+    found = session.get(base + "/c/bondi-physio/vouchers/?q=gv-000299").text
+    assert "GV-000299" in found  # DEMO_VOUCHERS=300 seeded them
     started = session.post(
         base + "/c/bondi-physio/jobs/start/demo", data={"items": 200, "csrf_token": token}
     )

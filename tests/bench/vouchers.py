@@ -13,7 +13,6 @@ import re
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask.testing import FlaskClient
@@ -21,10 +20,10 @@ from flask_migrate import upgrade
 
 from portal import create_app
 from portal.cli import optimize_database
+from portal.demo.bulk import seed_bulk_vouchers
 from portal.demo.seed import seed_demo
 from portal.extensions import db
-from portal.models import Clinic, Voucher
-from portal.models.voucher import VoucherSearchTerm, search_terms
+from portal.models import Clinic
 
 CASES = {
     "list (first page)": "/c/bondi-physio/vouchers/",
@@ -39,52 +38,10 @@ CASES = {
 
 
 def seed(count: int) -> None:
+    """The load-test vouchers `flask seed-vouchers` makes, in Bondi (flushed)."""
     clinic = db.session.scalar(db.select(Clinic).where(Clinic.slug == "bondi-physio"))
-    now = datetime.now(UTC)
-    rows = []
-    for n in range(count):
-        balance = 0 if n % 5 == 0 else 10000 - (n % 7) * 1000
-        rows.append(
-            {
-                "clinic_id": clinic.id,
-                "code": f"GV-{n:06d}",
-                "status": "redeemed" if balance == 0 else "active",
-                "value_cents": 10000,
-                "balance_cents": balance,
-                "cliniko_used_cents": 0,
-                "expires_at": now + timedelta(days=n % 400),
-                "purchaser_name": f"Buyer {n}",
-                "purchaser_email": f"buyer{n}@example.com",
-                "cliniko_patient_id": str(n) if n % 3 else None,
-                "cliniko_billable_item_id": str(n) if n % 3 else None,
-                "purchased_at": now - timedelta(minutes=n),
-                "search_text": f"gv-{n:06d} buyer {n} buyer{n}@example.com",
-                "test_mode": False,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        if len(rows) == 5000:
-            _insert(rows)
-            rows = []
-    if rows:
-        _insert(rows)
-    db.session.commit()
-
-
-def _insert(rows: list[dict[str, object]]) -> None:
-    """Bulk-insert vouchers and their search terms (what refresh_search_text keeps for each)."""
-    db.session.execute(db.insert(Voucher), rows)
-    codes = [r["code"] for r in rows]
-    ids = dict(
-        db.session.execute(db.select(Voucher.code, Voucher.id).where(Voucher.code.in_(codes))).all()
-    )
-    terms = [
-        {"clinic_id": r["clinic_id"], "voucher_id": ids[r["code"]], "term": t}
-        for r in rows
-        for t in search_terms(str(r["search_text"]))
-    ]
-    db.session.execute(db.insert(VoucherSearchTerm), terms)
+    assert clinic is not None, "seed the demo first"
+    seed_bulk_vouchers(clinic, count)
 
 
 def signed_in(app_client: FlaskClient) -> FlaskClient:
@@ -126,6 +83,7 @@ def main() -> None:
         db.session.commit()
         started = time.perf_counter()
         seed(args.vouchers)
+        db.session.commit()
         print(f"seeded {args.vouchers} vouchers in {time.perf_counter() - started:.1f} s")
         optimize_database()  # what worker.py does at start and `flask optimize-db` does daily
         app_client = signed_in(app.test_client())

@@ -2,7 +2,9 @@
 Procfile's gunicorn (2 processes x 4 threads), over real HTTP.
 
 Run: .venv/bin/python -m tests.bench.web_load [--users 50 --seconds 60 --vouchers 100000]
-                                             [--think 1.0]
+                                             [--think 1.0] [--base-url URL]
+With --base-url (e.g. http://127.0.0.1:5000 for `DEMO_VOUCHERS=100000 ./run.sh`) it builds and
+starts nothing: it starts a demo job there for the progress poll, then loads that portal.
 Each user signs in once (timed apart: password hashing is slow on purpose), then loops over the
 pages people use: the clinic home, the voucher list, a voucher search, the jobs list and a job
 page's progress poll (an HTMX fragment), waiting `--think` seconds on average between requests
@@ -38,6 +40,7 @@ from tests.bench.vouchers import seed
 from tests.fixtures.portal import free_port
 
 BONDI = "/c/bondi-physio"
+OK_STATUSES = (200, 286)  # 286: a finished run's progress poll, which tells htmx to stop
 SECRET = "web-load-bench-secret-key"  # a throwaway app's key
 FERNET = "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU="
 
@@ -137,7 +140,7 @@ class Load:
             began = time.perf_counter()
             try:
                 answer = session.get(url, headers=headers, timeout=30)
-                ok = answer.status_code == 200
+                ok = answer.status_code in OK_STATUSES
             except requests.RequestException as exc:
                 ok, answer = False, exc  # type: ignore[assignment]
             took = time.perf_counter() - began
@@ -145,6 +148,30 @@ class Load:
                 self.times[name].append(took)
                 if not ok:
                     self.errors.append(f"{name}: {answer}")
+
+
+def _start_demo_job(base: str) -> int:
+    """A demo job in Bondi on a running portal (for its progress poll); its id."""
+    session, _ = _sign_in(base)
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', session.get(f"{base}{BONDI}/jobs/").text)
+    assert token, "no CSRF token"
+    started = session.post(
+        f"{base}{BONDI}/jobs/start/demo", data={"items": 200, "csrf_token": token.group(1)}
+    )
+    found = re.search(r"/jobs/(\d+)$", started.url)
+    assert found, f"no demo job started ({started.status_code})"
+    return int(found.group(1))
+
+
+def _load(base: str, run_id: int, args: argparse.Namespace) -> Load:
+    load = Load(base, _pages(run_id), args.think)
+    until = time.monotonic() + args.seconds
+    users = [threading.Thread(target=load.user, args=(until,)) for _ in range(args.users)]
+    for user in users:
+        user.start()
+    for user in users:
+        user.join()
+    return load
 
 
 def _p(values: list[float], q: float) -> float:
@@ -158,7 +185,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--vouchers", type=int, default=100_000)
     parser.add_argument("--think", type=float, default=1.0)
+    parser.add_argument("--base-url", help="load this running portal instead (e.g. ./run.sh's)")
     args = parser.parse_args()
+    if args.base_url:
+        base = args.base_url.rstrip("/")
+        _report(_load(base, _start_demo_job(base), args), args)
+        return
     with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as redis_url:
         env = dict(os.environ) | {
             "PORTAL_MODE": "demo",
@@ -174,13 +206,7 @@ def main() -> None:
         port = free_port()
         web = _gunicorn(env, port)
         try:
-            load = Load(f"http://127.0.0.1:{port}", _pages(run_id), args.think)
-            until = time.monotonic() + args.seconds
-            users = [threading.Thread(target=load.user, args=(until,)) for _ in range(args.users)]
-            for user in users:
-                user.start()
-            for user in users:
-                user.join()
+            load = _load(f"http://127.0.0.1:{port}", run_id, args)
         finally:
             web.terminate()
             web.wait(timeout=30)
