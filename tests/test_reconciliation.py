@@ -167,6 +167,26 @@ def _triage(line: str, tmp_path: Path, codes: dict[str, int] | None = None):
     return triage(_Batch(), raw, index, ReadStats())  # type: ignore[arg-type]
 
 
+def test_blank_lines_are_skipped_and_short_rows_kept_with_empty_cells(tmp_path):
+    lines = [
+        "1001,27/05/2026,Gift voucher,ABC1,1,-50,11",
+        ",,,,,,",  # blank: every cell empty
+        "   ,  ,,,,,",  # blank: only spaces
+        ",27/05/2026,Gift voucher,ABC1,1,-50,12",  # no invoice number: still a row
+        "1003,27/05/2026,Gift voucher",  # short: the rest are empty
+    ]
+    path = _file(tmp_path, (HEADER + "\n" + "\n".join(lines) + "\n").encode())
+    fmt = sniff_export(path)
+    rows = list(iter_rows(path, fmt, guess_mapping(fmt.headers)))
+    assert [r.number for r in rows] == [2, 5, 6]
+    assert rows[1].cells["invoice_number"] == ""
+    assert rows[1].cells["invoice_item_id"] == "12"
+    assert not rows[1].short
+    assert rows[2].short
+    assert rows[2].cells["item_name"] == "Gift voucher"
+    assert rows[2].cells["code"] == rows[2].cells["amount"] == ""
+
+
 def test_rows_are_triaged_with_their_row_number_and_reason(tmp_path):
     voucher = _triage(ROWS[0], tmp_path)
     assert (voucher["voucher_id"], voucher["amount_cents"], voucher["ref"]) == (

@@ -198,6 +198,7 @@ def missing_fields(mapping: dict[str, int]) -> list[str]:
 def iter_rows(path: Path, fmt: ExportFormat, mapping: dict[str, int]) -> Iterator[RawRow]:
     """Data rows one at a time (never the whole file in memory); blank lines are skipped."""
     width = min(len(fmt.headers), max(mapping.values(), default=0) + 1)
+    fields, needed = list(mapping.items()), max(mapping.values(), default=-1) + 1
     with _open_text(path, fmt.encoding) as text:
         reader = csv.reader(text, delimiter=fmt.delimiter)
         next(reader, None)  # the header row
@@ -211,7 +212,10 @@ def iter_rows(path: Path, fmt: ExportFormat, mapping: dict[str, int]) -> Iterato
             except csv.Error as exc:  # e.g. a runaway quoted field: report the row, carry on
                 yield RawRow(number, {"_error": str(exc)}, short=True)
                 continue
-            if not any(c.strip() for c in cells):
-                continue
-            picked = {f: cells[i].strip() if i < len(cells) else "" for f, i in mapping.items()}
+            if not (cells and cells[0].strip()) and not any(c.strip() for c in cells):
+                continue  # blank (a first cell with text, as in nearly every row, settles it)
+            if len(cells) >= needed:
+                picked = {f: cells[i].strip() for f, i in fields}
+            else:  # a short row: the missing cells are empty
+                picked = {f: cells[i].strip() if i < len(cells) else "" for f, i in fields}
             yield RawRow(number, picked, short=len(cells) < width)
