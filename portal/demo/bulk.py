@@ -71,18 +71,10 @@ def _row(clinic: Clinic, n: int, now: datetime) -> dict[str, Any]:
 
 
 def _insert(rows: list[dict[str, Any]]) -> None:
-    db.session.execute(insert(Voucher), rows)
-    codes = [r["code"] for r in rows]
-    clinic_id = rows[0]["clinic_id"]
-    ids = dict(
-        db.session.execute(
-            select(Voucher.code, Voucher.id).where(
-                Voucher.clinic_id == clinic_id, Voucher.code.in_(codes)
-            )
-        ).all()
-    )
+    made = db.session.execute(insert(Voucher).returning(Voucher.code, Voucher.id), rows)
+    ids: dict[str, int] = {code: vid for code, vid in made}
     terms = [
-        {"clinic_id": clinic_id, "voucher_id": ids[r["code"]], "term": term}
+        {"clinic_id": r["clinic_id"], "voucher_id": ids[r["code"]], "term": term}
         for r in rows
         for term in search_terms(r["search_text"])
     ]

@@ -68,13 +68,6 @@ def index() -> str:
     )
 
 
-EXPORT_COLUMNS = (
-    "code", "status", "value_cents", "balance_cents", "expires_at", "purchaser_name",
-    "purchaser_email", "recipient_name", "recipient_email", "patient_name", "cliniko_patient_id",
-    "cliniko_billable_item_id",
-)  # fmt: skip
-
-
 @bp.get("/export.csv")
 def export() -> Response:
     require(Capability.VIEW)
@@ -82,7 +75,12 @@ def export() -> Response:
     query = vouchers_query(current_clinic(), filters)
 
     # The columns alone, not Voucher objects: a 100k-voucher export is a third of the time.
-    columns = query.with_only_columns(*(getattr(Voucher, name) for name in EXPORT_COLUMNS))
+    columns = query.with_only_columns(
+        Voucher.code, Voucher.status, Voucher.value_cents, Voucher.balance_cents,
+        Voucher.expires_at, Voucher.purchaser_name, Voucher.purchaser_email,
+        Voucher.recipient_name, Voucher.recipient_email, Voucher.patient_name,
+        Voucher.cliniko_patient_id, Voucher.cliniko_billable_item_id,
+    )  # fmt: skip
 
     def rows() -> Iterator[tuple[str, ...]]:
         for v in db.session.execute(columns).yield_per(1000):

@@ -88,9 +88,10 @@ def postgres() -> Iterator[str]:
     if os.environ.get("DATABASE_URL"):
         yield os.environ["DATABASE_URL"]
         return
-    if not sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
-        subprocess.run([str(ROOT / "scripts" / "install-postgres.sh")], check=True)
     initdb = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not initdb:
+        subprocess.run([str(ROOT / "scripts" / "install-postgres.sh")], check=True)
+        initdb = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     pgbin, port = initdb[-1].parent, free_port()
     data = Path(tempfile.mkdtemp(prefix="portal-pg."))  # not under a root-only directory
     shutil.chown(data, "postgres")

@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from flask import current_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -24,6 +25,7 @@ from portal.demo.bulk import seed_bulk_vouchers
 from portal.demo.seed import seed_demo
 from portal.extensions import db
 from portal.models import Clinic
+from tests.bench.common import redis_server
 
 CASES = {
     "list (first page)": "/c/bondi-physio/vouchers/",
@@ -70,29 +72,34 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="voucher-bench-"))
-    app = create_app(
-        {
-            "MODE": "test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.db'}",
-            "REDIS_URL": "redis://127.0.0.1:1/0",  # never used: nothing is queued
-        }
-    )
-    with app.app_context():
-        upgrade()
-        seed_demo()
-        db.session.commit()
-        started = time.perf_counter()
-        seed(args.vouchers)
-        db.session.commit()
-        print(f"seeded {args.vouchers} vouchers in {time.perf_counter() - started:.1f} s")
-        optimize_database()  # what worker.py does at start and `flask optimize-db` does daily
-        app_client = signed_in(app.test_client())
-        print(f"{'request':42} {'p50 ms':>8} {'p95 ms':>8}")
-        for name, url in CASES.items():
-            measure(app_client, url, 4)  # warm caches
-            times = sorted(measure(app_client, url, args.requests))
-            p95 = times[int(len(times) * 0.95) - 1]
-            print(f"{name:42} {statistics.median(times):8.1f} {p95:8.1f}")
+    with redis_server(workdir) as redis_url:  # sign-in keeps its session there
+        app = create_app(
+            {
+                "MODE": "test",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.db'}",
+                "REDIS_URL": redis_url,
+            }
+        )
+        with app.app_context():
+            _measure(args)
+
+
+def _measure(args: argparse.Namespace) -> None:
+    upgrade()
+    seed_demo()
+    db.session.commit()
+    started = time.perf_counter()
+    seed(args.vouchers)
+    db.session.commit()
+    print(f"seeded {args.vouchers} vouchers in {time.perf_counter() - started:.1f} s")
+    optimize_database()  # what worker.py does at start and `flask optimize-db` does daily
+    app_client = signed_in(current_app.test_client())
+    print(f"{'request':42} {'p50 ms':>8} {'p95 ms':>8}")
+    for name, url in CASES.items():
+        measure(app_client, url, 4)  # warm caches
+        times = sorted(measure(app_client, url, args.requests))
+        p95 = times[int(len(times) * 0.95) - 1]
+        print(f"{name:42} {statistics.median(times):8.1f} {p95:8.1f}")
 
 
 if __name__ == "__main__":
